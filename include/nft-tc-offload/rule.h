@@ -7,7 +7,10 @@
  *  - numbers are in host byte order (ports, ethertypes, VLAN ids, ct_state, tcp_flags);
  *    addresses and MACs are in network order, as they appear on the wire;
  *  - a match field takes part when its mask is non-zero; fields that flower matches without a
- *    mask (eth_type, ip_proto, VLAN id/prio/ethtype) use an all-ones mask to say "present";
+ *    mask (ip_proto, VLAN id/prio/ethtype) use an all-ones mask to say "present";
+ *  - the network ethertype comes from id.protocol (flower derives its eth_type key from it);
+ *    leave flower.key/mask.eth_type zero: decode does, and tc_rule_equal() treats an eth_type
+ *    equal to the protocol as absent;
  *  - the rule owns no heap memory: copy it with '=' and compare it with tc_rule_equal().
  */
 #ifndef NFT_TC_OFFLOAD_RULE_H

@@ -13,7 +13,7 @@
 
 enum tc_msg_op {
 	TC_MSG_NEW,     /* RTM_NEWTFILTER with NLM_F_CREATE|NLM_F_EXCL */
-	TC_MSG_REPLACE, /* RTM_NEWTFILTER with NLM_F_CREATE|NLM_F_REPLACE (tc filter replace) */
+	TC_MSG_REPLACE, /* RTM_NEWTFILTER with NLM_F_CREATE only, as tc filter replace */
 	TC_MSG_DELETE,  /* RTM_DELTFILTER: id only */
 	TC_MSG_GET,     /* RTM_GETTFILTER: id only (needs handle) */
 };

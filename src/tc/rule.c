@@ -126,6 +126,15 @@ static bool action_equal(const struct tc_action *a, const struct tc_action *b)
 	return false;
 }
 
+/* The eth_type match a rule really has: flower takes it from the filter's protocol, so an
+ * explicit eth_type equal to the protocol is the same rule as none (decode gives the latter). */
+static uint16_t effective_eth_type(const struct tc_rule *r)
+{
+	if (r->flower.mask.eth_type && r->flower.key.eth_type != r->id.protocol)
+		return r->flower.key.eth_type;
+	return 0;
+}
+
 /* Flower keys are compared under their masks, so bits outside a mask never count. */
 static bool bytes_equal_masked(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t n)
 {
@@ -149,12 +158,12 @@ static bool flower_equal(const struct tc_flower *a, const struct tc_flower *b)
 #define SAME_KEY(f)                                                                                \
 	(SAME_MASK(f) && bytes_equal_masked((const uint8_t *)&ka->f, (const uint8_t *)&kb->f,      \
 	                                    (const uint8_t *)&ma->f, sizeof(ka->f)))
-	return SAME_KEY(eth_type) && SAME_KEY(eth_dst) && SAME_KEY(eth_src) && SAME_KEY(vlan_id) &&
-	       SAME_KEY(vlan_prio) && SAME_KEY(vlan_eth_type) && SAME_KEY(cvlan_id) &&
-	       SAME_KEY(cvlan_prio) && SAME_KEY(cvlan_eth_type) && SAME_KEY(ip_proto) &&
-	       SAME_KEY(ip_tos) && SAME_KEY(ip_ttl) && SAME_KEY(src) && SAME_KEY(dst) &&
-	       SAME_KEY(src_port) && SAME_KEY(dst_port) && SAME_KEY(tcp_flags) &&
-	       SAME_KEY(ct_state) && SAME_KEY(ct_zone) && SAME_KEY(ct_mark) && SAME_KEY(ct_label);
+	return SAME_KEY(eth_dst) && SAME_KEY(eth_src) && SAME_KEY(vlan_id) && SAME_KEY(vlan_prio) &&
+	       SAME_KEY(vlan_eth_type) && SAME_KEY(cvlan_id) && SAME_KEY(cvlan_prio) &&
+	       SAME_KEY(cvlan_eth_type) && SAME_KEY(ip_proto) && SAME_KEY(ip_tos) &&
+	       SAME_KEY(ip_ttl) && SAME_KEY(src) && SAME_KEY(dst) && SAME_KEY(src_port) &&
+	       SAME_KEY(dst_port) && SAME_KEY(tcp_flags) && SAME_KEY(ct_state) &&
+	       SAME_KEY(ct_zone) && SAME_KEY(ct_mark) && SAME_KEY(ct_label);
 #undef SAME_KEY
 #undef SAME_MASK
 }
@@ -165,7 +174,7 @@ bool tc_rule_equal(const struct tc_rule *a, const struct tc_rule *b)
 	    a->id.hook != b->id.hook || a->id.chain != b->id.chain || a->id.prio != b->id.prio ||
 	    a->id.protocol != b->id.protocol || a->id.handle != b->id.handle)
 		return false;
-	if (!flower_equal(&a->flower, &b->flower))
+	if (effective_eth_type(a) != effective_eth_type(b) || !flower_equal(&a->flower, &b->flower))
 		return false;
 	if (a->n_actions != b->n_actions || a->cookie_len != b->cookie_len ||
 	    memcmp(a->cookie, b->cookie, a->cookie_len))

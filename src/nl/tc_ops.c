@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tc filter operations on the netlink core: replace / delete / get in pipelined batches, and
+ * device filter dumps. Filter messages are made and read by tc.h only; this file knows
+ * RTM_*TFILTER and struct tcmsg (dump requests), never the flower attributes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include "nft-tc-offload/tc.h"
+#include "nl_priv.h"
+
+/* ---- filter batches ---------------------------------------------------------------------- */
+
+struct tc_op_ctx {
+	enum tc_msg_op op;
+	uint16_t flags;
+	const struct tc_rule *rule; /* replace / delete */
+	const struct tc_id *id;     /* get */
+	struct nl_tc_result *res;
+	struct tc_rule *out;
+	char why[NL_EXTACK_MSG_MAX]; /* encoder's or comparison's reason */
+};
+
+static int tc_op_encode(void *ctx, uint32_t seq, void *buf, size_t len)
+{
+	struct tc_op_ctx *c = ctx;
+	struct tc_rule r;
+
+	if (c->rule)
+		return tc_encode(c->rule, c->op, c->flags, seq, buf, len, c->why, sizeof(c->why));
+	tc_rule_init(&r, c->id);
+	return tc_encode(&r, c->op, c->flags, seq, buf, len, c->why, sizeof(c->why));
+}
+
+static const char *rule_diff(const struct tc_rule *want, const struct tc_rule *got)
+{
+	const struct tc_id *a = &want->id, *b = &got->id;
+
+	if (a->ifindex != b->ifindex || a->block_index != b->block_index || a->hook != b->hook)
+		return "device or hook";
+	if (a->chain != b->chain || a->prio != b->prio || a->protocol != b->protocol ||
+	    a->handle != b->handle)
+		return "chain, prio, protocol or handle";
+	if (want->n_actions != got->n_actions)
+		return "number of actions";
+	if (want->cookie_len != got->cookie_len ||
+	    memcmp(want->cookie, got->cookie, want->cookie_len) != 0)
+		return "cookie";
+	return "match or action contents";
+}
+
+static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
+{
+	struct tc_op_ctx *c = ctx;
+	struct tc_rule got, want;
+	char why[NL_EXTACK_MSG_MAX] = "";
+	int err;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER)
+		return 0;
+	c->res->echoed = true;
+	err = tc_decode(nlh, nlh->nlmsg_len, &got, why, sizeof(why));
+	if (err) {
+		snprintf(c->why, sizeof(c->why), "kernel reply not decodable: %.200s",
+		         why[0] ? why : strerror(-err));
+		if (c->op != TC_MSG_REPLACE)
+			return err;
+		c->res->mismatch = true;
+		return 0;
+	}
+	c->res->id = got.id;
+	c->res->state = got.state;
+	if (c->out)
+		*c->out = got;
+	if (c->op != TC_MSG_REPLACE)
+		return 0;
+	want = *c->rule;
+	if (!want.id.handle)
+		want.id.handle = got.id.handle;
+	if (!want.id.prio)
+		want.id.prio = got.id.prio;
+	if (!tc_rule_equal(&want, &got)) {
+		c->res->mismatch = true;
+		snprintf(c->why, sizeof(c->why), "kernel installed a different rule: %s differ",
+		         rule_diff(&want, &got));
+	}
+	return 0;
+}
+
+static int tc_run(struct nl_sock *s, enum tc_msg_op op, uint16_t flags, const struct tc_rule *rules,
+                  const struct tc_id *ids, size_t n, struct nl_tc_result *res, struct tc_rule *out,
+                  const struct nl_batch_opts *o, size_t cost)
+{
+	struct nl_batch_opts opts = {0};
+	struct tc_op_ctx *ctx;
+	struct nl_op *ops;
+	int failed = 0;
+	size_t i;
+
+	if (o)
+		opts = *o;
+	if (!opts.reply_cost)
+		opts.reply_cost = cost;
+	memset(res, 0, n * sizeof(*res));
+	ctx = calloc(n ? n : 1, sizeof(*ctx));
+	ops = calloc(n ? n : 1, sizeof(*ops));
+	if (!ctx || !ops) {
+		for (i = 0; i < n; i++)
+			res[i].error = -ENOMEM;
+		failed = (int)n;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		ctx[i] = (struct tc_op_ctx){
+		    .op = op,
+		    .flags = flags,
+		    .rule = rules ? &rules[i] : NULL,
+		    .id = ids ? &ids[i] : NULL,
+		    .res = &res[i],
+		    .out = out ? &out[i] : NULL,
+		};
+		res[i].id = rules ? rules[i].id : ids[i];
+		ops[i] = (struct nl_op){.encode = tc_op_encode, .ctx = &ctx[i]};
+		if (op != TC_MSG_DELETE)
+			ops[i].reply = tc_op_reply;
+	}
+	nl_batch(s, ops, n, &opts);
+	for (i = 0; i < n; i++) {
+		struct nl_tc_result *r = &res[i];
+
+		r->error = ops[i].error;
+		r->ext = ops[i].ext;
+		if (op == TC_MSG_GET && !r->error && !r->echoed)
+			r->error = -ENODATA;
+		/* Our own reason (encoder refusal, echo mismatch) when the kernel gave none. */
+		if (!r->ext.msg[0] && ctx[i].why[0] && (r->error || r->mismatch))
+			snprintf(r->ext.msg, sizeof(r->ext.msg), "%s", ctx[i].why);
+		failed += r->error || r->mismatch;
+	}
+out:
+	free(ctx);
+	free(ops);
+	return failed;
+}
+
+int nl_tc_replace_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
+                        struct nl_tc_result *res, struct tc_rule *out,
+                        const struct nl_batch_opts *o)
+{
+	return tc_run(s, TC_MSG_REPLACE, NLM_F_ECHO, rules, NULL, n, res, out, o,
+	              NL_REPLY_COST_ECHO);
+}
+
+int nl_tc_delete_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
+                       struct nl_tc_result *res, const struct nl_batch_opts *o)
+{
+	return tc_run(s, TC_MSG_DELETE, 0, rules, NULL, n, res, NULL, o, NL_REPLY_COST_ACK);
+}
+
+int nl_tc_get_batch(struct nl_sock *s, const struct tc_id *ids, size_t n, struct nl_tc_result *res,
+                    struct tc_rule *out, const struct nl_batch_opts *o)
+{
+	return tc_run(s, TC_MSG_GET, 0, NULL, ids, n, res, out, o, NL_REPLY_COST_ECHO);
+}
+
+static int single_result(const struct nl_tc_result *res)
+{
+	if (res->error)
+		return res->error;
+	return res->mismatch ? -EILSEQ : 0;
+}
+
+int nl_tc_replace(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res)
+{
+	struct nl_tc_result local;
+
+	if (!res)
+		res = &local;
+	nl_tc_replace_batch(s, r, 1, res, NULL, NULL);
+	return single_result(res);
+}
+
+int nl_tc_delete(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res)
+{
+	struct nl_tc_result local;
+
+	if (!res)
+		res = &local;
+	nl_tc_delete_batch(s, r, 1, res, NULL);
+	return single_result(res);
+}
+
+int nl_tc_get(struct nl_sock *s, const struct tc_id *id, struct tc_rule *out,
+              struct nl_tc_result *res)
+{
+	struct nl_tc_result local;
+
+	if (!res)
+		res = &local;
+	nl_tc_get_batch(s, id, 1, res, out, NULL);
+	return single_result(res);
+}
+
+/* ---- device dump ------------------------------------------------------------------------- */
+
+struct tc_dump_ctx {
+	struct nl_tcmsg_req req;
+	enum tc_hook hook;
+	const struct nl_tc_dump_cb *cb;
+	struct nl_tc_dump_stats st;
+};
+
+static int tc_dump_msg(void *ctx, const struct nlmsghdr *nlh)
+{
+	struct tc_dump_ctx *d = ctx;
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	char why[NL_EXTACK_MSG_MAX] = "";
+	struct tc_rule r;
+	int err;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER || nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*tcm))
+		return 0;
+	if (tcm->tcm_handle == 0) /* the per-prio header the kernel sends before the filters */
+		return 0;
+	err = tc_decode(nlh, nlh->nlmsg_len, &r, why, sizeof(why));
+	if (err) {
+		d->st.skipped++;
+		if (!d->cb->other)
+			return 0;
+		return d->cb->other(d->cb->ctx, nlh, err,
+		                    why[0] ? why : (err == -ENOENT ? "not a flower filter" : ""));
+	}
+	d->st.rules++;
+	return d->cb->rule ? d->cb->rule(d->cb->ctx, &r) : 0;
+}
+
+static void tc_dump_reset(void *ctx)
+{
+	struct tc_dump_ctx *d = ctx;
+
+	d->st = (struct nl_tc_dump_stats){0};
+	if (d->cb->reset)
+		d->cb->reset(d->cb->ctx, d->hook);
+}
+
+int nl_tc_dump(struct nl_sock *s, uint32_t ifindex, const struct nl_tc_dump_cb *cb,
+               struct nl_tc_dump_stats *st, struct nl_extack *ext)
+{
+	static const struct {
+		enum tc_hook hook;
+		uint16_t min;
+	} hooks[] = {{TC_HOOK_INGRESS, TC_H_MIN_INGRESS}, {TC_HOOK_EGRESS, TC_H_MIN_EGRESS}};
+	size_t i;
+	int err;
+
+	if (st)
+		*st = (struct nl_tc_dump_stats){0};
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		struct tc_dump_ctx d = {
+		    .req = {.type = RTM_GETTFILTER,
+		            .flags = NLM_F_DUMP,
+		            .ifindex = ifindex,
+		            .parent = TC_H_MAKE(TC_H_CLSACT, hooks[i].min)},
+		    .hook = hooks[i].hook,
+		    .cb = cb,
+		};
+		struct nl_dump_req req = {
+		    .encode = nl_tcmsg_encode,
+		    .msg = tc_dump_msg,
+		    .reset = tc_dump_reset,
+		    .ctx = &d,
+		};
+
+		/* nl_tcmsg_encode reads the request from the start of its context */
+		err = nl_dump(s, &req, ext);
+		if (st) {
+			st->rules += d.st.rules;
+			st->skipped += d.st.skipped;
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
