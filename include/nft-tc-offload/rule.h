@@ -118,10 +118,6 @@ enum tc_verdict {
 	TC_VERDICT_GOTO_CHAIN = 5, /* "goto chain N": goto_chain holds N */
 };
 
-struct tc_gact {
-	int unused;
-};
-
 enum tc_mirred_op {
 	TC_MIRRED_EGRESS_REDIRECT = 1,
 	TC_MIRRED_EGRESS_MIRROR,
@@ -129,7 +125,7 @@ enum tc_mirred_op {
 	TC_MIRRED_INGRESS_MIRROR,
 };
 
-struct tc_mirred {
+struct tc_act_mirred {
 	enum tc_mirred_op op;
 	uint32_t ifindex;
 };
@@ -167,7 +163,7 @@ struct tc_pedit_op {
 	} val;
 };
 
-struct tc_pedit {
+struct tc_act_pedit {
 	uint8_t n_ops;
 	struct tc_pedit_op ops[TC_PEDIT_MAX_OPS];
 };
@@ -183,7 +179,7 @@ enum tc_csum_bits {
 	TC_CSUM_SCTP = 64,
 };
 
-struct tc_csum {
+struct tc_act_csum {
 	uint32_t flags; /* enum tc_csum_bits */
 };
 
@@ -193,7 +189,7 @@ enum tc_vlan_op {
 	TC_VLAN_MODIFY,
 };
 
-struct tc_vlan {
+struct tc_act_vlan {
 	enum tc_vlan_op op;
 	uint16_t id;    /* push/modify */
 	uint8_t prio;   /* push/modify */
@@ -210,7 +206,7 @@ enum tc_ct_flag_bits {
 	TC_CT_NAT_DST = 1 << 5,
 };
 
-struct tc_ct {
+struct tc_act_ct {
 	uint16_t flags; /* enum tc_ct_flag_bits; NAT alone = restore the connection's NAT */
 	uint16_t zone;
 	uint32_t mark, mark_mask;
@@ -225,13 +221,12 @@ struct tc_action {
 	enum tc_action_kind kind;
 	enum tc_verdict verdict;
 	uint32_t goto_chain; /* with TC_VERDICT_GOTO_CHAIN */
-	union {
-		struct tc_gact gact;
-		struct tc_mirred mirred;
-		struct tc_pedit pedit;
-		struct tc_csum csum;
-		struct tc_vlan vlan;
-		struct tc_ct ct;
+	union {              /* by kind; gact has nothing beyond the verdict */
+		struct tc_act_mirred mirred;
+		struct tc_act_pedit pedit;
+		struct tc_act_csum csum;
+		struct tc_act_vlan vlan;
+		struct tc_act_ct ct;
 	};
 };
 
@@ -262,7 +257,7 @@ void tc_rule_init(struct tc_rule *r, const struct tc_id *id);
 struct tc_action *tc_rule_add_action(struct tc_rule *r, enum tc_action_kind kind);
 
 /* Appends a pedit op to a pedit action; false when full. */
-bool tc_pedit_add(struct tc_pedit *p, const struct tc_pedit_op *op);
+bool tc_pedit_add(struct tc_act_pedit *p, const struct tc_pedit_op *op);
 
 /* Compares id, match, flags, actions and cookie; ignores state. */
 bool tc_rule_equal(const struct tc_rule *a, const struct tc_rule *b);

@@ -18,10 +18,12 @@ struct cli_cmd {
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+int cmd_translate(int argc, char **argv); /* cmd_translate.c */
 
 static const struct cli_cmd commands[] = {
     {"help", "", "list the commands", cmd_help},
     {"version", "", "print the version", cmd_version},
+    {"translate", "[OPTIONS] FILE.nft", "print the tc rules for a ruleset file", cmd_translate},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

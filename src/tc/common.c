@@ -3,11 +3,42 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
+#include <linux/tc_act/tc_csum.h>
+#include <linux/tc_act/tc_ct.h>
+#include <linux/tc_act/tc_pedit.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "tc_priv.h"
+
+/* rule.h names these uapi values so the layers above need no uapi headers; tc/ passes them
+ * through unchanged. */
+#define SAME(a, b) _Static_assert((long)(a) == (long)(b), #a " != " #b)
+SAME(TC_VERDICT_OK, TC_ACT_OK);
+SAME(TC_VERDICT_SHOT, TC_ACT_SHOT);
+SAME(TC_VERDICT_PIPE, TC_ACT_PIPE);
+SAME(TC_VERDICT_STOLEN, TC_ACT_STOLEN);
+SAME(TC_CT_NEW, TCA_FLOWER_KEY_CT_FLAGS_NEW);
+SAME(TC_CT_ESTABLISHED, TCA_FLOWER_KEY_CT_FLAGS_ESTABLISHED);
+SAME(TC_CT_RELATED, TCA_FLOWER_KEY_CT_FLAGS_RELATED);
+SAME(TC_CT_TRACKED, TCA_FLOWER_KEY_CT_FLAGS_TRACKED);
+SAME(TC_CT_INVALID, TCA_FLOWER_KEY_CT_FLAGS_INVALID);
+SAME(TC_CT_REPLY, TCA_FLOWER_KEY_CT_FLAGS_REPLY);
+SAME(TC_CSUM_IPV4HDR, TCA_CSUM_UPDATE_FLAG_IPV4HDR);
+SAME(TC_CSUM_ICMP, TCA_CSUM_UPDATE_FLAG_ICMP);
+SAME(TC_CSUM_IGMP, TCA_CSUM_UPDATE_FLAG_IGMP);
+SAME(TC_CSUM_TCP, TCA_CSUM_UPDATE_FLAG_TCP);
+SAME(TC_CSUM_UDP, TCA_CSUM_UPDATE_FLAG_UDP);
+SAME(TC_CSUM_UDPLITE, TCA_CSUM_UPDATE_FLAG_UDPLITE);
+SAME(TC_CSUM_SCTP, TCA_CSUM_UPDATE_FLAG_SCTP);
+SAME(TC_CT_COMMIT, TCA_CT_ACT_COMMIT);
+SAME(TC_CT_FORCE, TCA_CT_ACT_FORCE);
+SAME(TC_CT_CLEAR, TCA_CT_ACT_CLEAR);
+SAME(TC_CT_NAT, TCA_CT_ACT_NAT);
+SAME(TC_CT_NAT_SRC, TCA_CT_ACT_NAT_SRC);
+SAME(TC_CT_NAT_DST, TCA_CT_ACT_NAT_DST);
+#undef SAME
 
 int nto_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -22,18 +53,18 @@ int nto_fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 static const struct nto_pedit_layout pedit_layouts[] = {
-    [TC_PEDIT_ETH_DST] = {NTO_PEDIT_HDR_ETH, 0, 6, "eth dst"},
-    [TC_PEDIT_ETH_SRC] = {NTO_PEDIT_HDR_ETH, 6, 6, "eth src"},
-    [TC_PEDIT_IP4_SRC] = {NTO_PEDIT_HDR_IP4, 12, 4, "ip src"},
-    [TC_PEDIT_IP4_DST] = {NTO_PEDIT_HDR_IP4, 16, 4, "ip dst"},
-    [TC_PEDIT_IP4_TTL] = {NTO_PEDIT_HDR_IP4, 8, 1, "ip ttl"},
-    [TC_PEDIT_IP6_SRC] = {NTO_PEDIT_HDR_IP6, 8, 16, "ip6 src"},
-    [TC_PEDIT_IP6_DST] = {NTO_PEDIT_HDR_IP6, 24, 16, "ip6 dst"},
-    [TC_PEDIT_IP6_HOPLIMIT] = {NTO_PEDIT_HDR_IP6, 7, 1, "ip6 hoplimit"},
-    [TC_PEDIT_TCP_SPORT] = {NTO_PEDIT_HDR_TCP, 0, 2, "tcp sport"},
-    [TC_PEDIT_TCP_DPORT] = {NTO_PEDIT_HDR_TCP, 2, 2, "tcp dport"},
-    [TC_PEDIT_UDP_SPORT] = {NTO_PEDIT_HDR_UDP, 0, 2, "udp sport"},
-    [TC_PEDIT_UDP_DPORT] = {NTO_PEDIT_HDR_UDP, 2, 2, "udp dport"},
+    [TC_PEDIT_ETH_DST] = {TCA_PEDIT_KEY_EX_HDR_TYPE_ETH, 0, 6, "eth dst"},
+    [TC_PEDIT_ETH_SRC] = {TCA_PEDIT_KEY_EX_HDR_TYPE_ETH, 6, 6, "eth src"},
+    [TC_PEDIT_IP4_SRC] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP4, 12, 4, "ip src"},
+    [TC_PEDIT_IP4_DST] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP4, 16, 4, "ip dst"},
+    [TC_PEDIT_IP4_TTL] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP4, 8, 1, "ip ttl"},
+    [TC_PEDIT_IP6_SRC] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP6, 8, 16, "ip6 src"},
+    [TC_PEDIT_IP6_DST] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP6, 24, 16, "ip6 dst"},
+    [TC_PEDIT_IP6_HOPLIMIT] = {TCA_PEDIT_KEY_EX_HDR_TYPE_IP6, 7, 1, "ip6 hoplimit"},
+    [TC_PEDIT_TCP_SPORT] = {TCA_PEDIT_KEY_EX_HDR_TYPE_TCP, 0, 2, "tcp sport"},
+    [TC_PEDIT_TCP_DPORT] = {TCA_PEDIT_KEY_EX_HDR_TYPE_TCP, 2, 2, "tcp dport"},
+    [TC_PEDIT_UDP_SPORT] = {TCA_PEDIT_KEY_EX_HDR_TYPE_UDP, 0, 2, "udp sport"},
+    [TC_PEDIT_UDP_DPORT] = {TCA_PEDIT_KEY_EX_HDR_TYPE_UDP, 2, 2, "udp dport"},
 };
 
 const struct nto_pedit_layout *nto_pedit_layout(enum tc_pedit_field f)
@@ -225,7 +256,7 @@ static int validate_verdict(const struct tc_action *a, char *err, size_t errlen)
 	return FAIL("unknown verdict %d", (int)a->verdict);
 }
 
-static int validate_ct(const struct tc_ct *c, char *err, size_t errlen)
+static int validate_ct(const struct tc_act_ct *c, char *err, size_t errlen)
 {
 	uint16_t f = c->flags;
 	bool nat_range = f & (TC_CT_NAT_SRC | TC_CT_NAT_DST);

@@ -17,12 +17,17 @@
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_csum.h>
+#include <linux/tc_act/tc_ct.h>
+#include <linux/tc_act/tc_gact.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <linux/tc_act/tc_pedit.h>
+#include <linux/tc_act/tc_vlan.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "tc_priv.h"
-#include "tc_wire.h"
 
 /* USER_HZ: the kernel reports tcf_t times in clock ticks of 1/100 s. */
 #define NTO_USER_HZ 100
@@ -425,44 +430,44 @@ static void note_tm(struct tc_rule *r, const struct nlattr *tm)
 static int decode_gact(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                        struct tc_rule *r)
 {
-	TB(tb, NTO_GACT_MAX);
-	struct nto_tc_gen p;
+	TB(tb, TCA_GACT_MAX);
+	struct tc_gact p;
 
-	if (parse_nested(d, opts, tb, NTO_GACT_MAX, "gact"))
+	if (parse_nested(d, opts, tb, TCA_GACT_MAX, "gact"))
 		return -EINVAL;
-	if (tb[NTO_GACT_PROB])
+	if (tb[TCA_GACT_PROB])
 		return FAIL(d, "action %u: random gact is not supported", i + 1);
-	if (!tb[NTO_GACT_PARMS])
+	if (!tb[TCA_GACT_PARMS])
 		return FAIL(d, "action %u: gact without parms", i + 1);
-	if (get(d, tb[NTO_GACT_PARMS], &p, sizeof(p), true, "gact parms"))
+	if (get(d, tb[TCA_GACT_PARMS], &p, sizeof(p), true, "gact parms"))
 		return -EINVAL;
-	note_tm(r, tb[NTO_GACT_TM]);
+	note_tm(r, tb[TCA_GACT_TM]);
 	return decode_verdict(d, p.action, a, i);
 }
 
 static int decode_mirred(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                          struct tc_rule *r)
 {
-	TB(tb, NTO_MIRRED_MAX);
-	struct nto_tc_mirred p;
+	TB(tb, TCA_MIRRED_MAX);
+	struct tc_mirred p;
 
-	if (parse_nested(d, opts, tb, NTO_MIRRED_MAX, "mirred"))
+	if (parse_nested(d, opts, tb, TCA_MIRRED_MAX, "mirred"))
 		return -EINVAL;
-	if (!tb[NTO_MIRRED_PARMS])
+	if (!tb[TCA_MIRRED_PARMS])
 		return FAIL(d, "action %u: mirred without parms", i + 1);
-	if (get(d, tb[NTO_MIRRED_PARMS], &p, sizeof(p), true, "mirred parms"))
+	if (get(d, tb[TCA_MIRRED_PARMS], &p, sizeof(p), true, "mirred parms"))
 		return -EINVAL;
 	switch (p.eaction) {
-	case NTO_MIRRED_EGRESS_REDIR:
+	case TCA_EGRESS_REDIR:
 		a->mirred.op = TC_MIRRED_EGRESS_REDIRECT;
 		break;
-	case NTO_MIRRED_EGRESS_MIRROR:
+	case TCA_EGRESS_MIRROR:
 		a->mirred.op = TC_MIRRED_EGRESS_MIRROR;
 		break;
-	case NTO_MIRRED_INGRESS_REDIR:
+	case TCA_INGRESS_REDIR:
 		a->mirred.op = TC_MIRRED_INGRESS_REDIRECT;
 		break;
-	case NTO_MIRRED_INGRESS_MIRROR:
+	case TCA_INGRESS_MIRROR:
 		a->mirred.op = TC_MIRRED_INGRESS_MIRROR;
 		break;
 	default:
@@ -471,8 +476,8 @@ static int decode_mirred(struct dec *d, const struct nlattr *opts, struct tc_act
 	if (!p.ifindex)
 		return FAIL(d, "action %u: mirred without a device", i + 1);
 	a->mirred.ifindex = p.ifindex;
-	note_tm(r, tb[NTO_MIRRED_TM]);
-	return decode_verdict(d, p.gen.action, a, i);
+	note_tm(r, tb[TCA_MIRRED_TM]);
+	return decode_verdict(d, p.action, a, i);
 }
 
 struct pedit_key {
@@ -506,7 +511,7 @@ static unsigned pedit_match(const struct pedit_key *k, unsigned n, enum tc_pedit
 		}
 	}
 	op->field = f;
-	op->cmd = k[0].cmd == NTO_PEDIT_CMD_ADD ? TC_PEDIT_ADD : TC_PEDIT_SET;
+	op->cmd = k[0].cmd == TCA_PEDIT_KEY_EX_CMD_ADD ? TC_PEDIT_ADD : TC_PEDIT_SET;
 	nto_pedit_set_value(op, val);
 	return used;
 }
@@ -514,30 +519,31 @@ static unsigned pedit_match(const struct pedit_key *k, unsigned n, enum tc_pedit
 static int decode_pedit(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                         struct tc_rule *r)
 {
-	TB(tb, NTO_PEDIT_MAX);
-	struct nto_tc_pedit_sel sel;
+	TB(tb, TCA_PEDIT_MAX);
+	struct tc_pedit_sel sel;
 	struct pedit_key keys[128];
 	const struct nlattr *kex;
 	const uint8_t *raw;
 	unsigned n, got = 0;
 
-	if (parse_nested(d, opts, tb, NTO_PEDIT_MAX, "pedit"))
+	if (parse_nested(d, opts, tb, TCA_PEDIT_MAX, "pedit"))
 		return -EINVAL;
-	if (!tb[NTO_PEDIT_PARMS_EX] || !tb[NTO_PEDIT_KEYS_EX])
+	if (!tb[TCA_PEDIT_PARMS_EX] || !tb[TCA_PEDIT_KEYS_EX])
 		return FAIL(d, "action %u: pedit without extended keys is not supported", i + 1);
-	if (get(d, tb[NTO_PEDIT_PARMS_EX], &sel, sizeof(sel), true, "pedit parms"))
+	if (get(d, tb[TCA_PEDIT_PARMS_EX], &sel, sizeof(sel), true, "pedit parms"))
 		return -EINVAL;
 	n = sel.nkeys;
 	if (n == 0 || n > sizeof(keys) / sizeof(keys[0]) ||
-	    mnl_attr_get_payload_len(tb[NTO_PEDIT_PARMS_EX]) <
-	        NTO_PEDIT_SEL_SIZE + n * sizeof(struct nto_tc_pedit_key))
+	    mnl_attr_get_payload_len(tb[TCA_PEDIT_PARMS_EX]) <
+	        sizeof(struct tc_pedit_sel) + n * sizeof(struct tc_pedit_key))
 		return FAIL(d, "action %u: pedit with %u keys does not fit its attribute", i + 1,
 		            n);
 	if (sel.flags)
 		return FAIL(d, "action %u: pedit flags 0x%x not supported", i + 1, sel.flags);
-	raw = (const uint8_t *)mnl_attr_get_payload(tb[NTO_PEDIT_PARMS_EX]) + NTO_PEDIT_SEL_SIZE;
+	raw = (const uint8_t *)mnl_attr_get_payload(tb[TCA_PEDIT_PARMS_EX]) +
+	      sizeof(struct tc_pedit_sel);
 	for (unsigned j = 0; j < n; j++) {
-		struct nto_tc_pedit_key pk;
+		struct tc_pedit_key pk;
 
 		memcpy(&pk, raw + j * sizeof(pk), sizeof(pk));
 		if (pk.at || pk.offmask || pk.shift)
@@ -546,23 +552,23 @@ static int decode_pedit(struct dec *d, const struct nlattr *opts, struct tc_acti
 		memcpy(keys[j].val, &pk.val, 4);
 		keys[j].off = pk.off;
 	}
-	if (parse_nested(d, tb[NTO_PEDIT_KEYS_EX], NULL, 0, "pedit keys_ex"))
+	if (parse_nested(d, tb[TCA_PEDIT_KEYS_EX], NULL, 0, "pedit keys_ex"))
 		return -EINVAL;
-	mnl_attr_for_each_nested(kex, tb[NTO_PEDIT_KEYS_EX])
+	mnl_attr_for_each_nested(kex, tb[TCA_PEDIT_KEYS_EX])
 	{
-		TB(kt, NTO_PEDIT_KEY_EX_MAX);
+		TB(kt, TCA_PEDIT_KEY_EX_MAX);
 
-		if (mnl_attr_get_type(kex) != NTO_PEDIT_KEY_EX)
+		if (mnl_attr_get_type(kex) != TCA_PEDIT_KEY_EX)
 			continue;
 		if (got >= n)
 			return FAIL(d, "action %u: more extended pedit keys than keys", i + 1);
-		if (parse_nested(d, kex, kt, NTO_PEDIT_KEY_EX_MAX, "pedit key_ex"))
+		if (parse_nested(d, kex, kt, TCA_PEDIT_KEY_EX_MAX, "pedit key_ex"))
 			return -EINVAL;
-		if (!kt[NTO_PEDIT_KEY_EX_HTYPE] || !kt[NTO_PEDIT_KEY_EX_CMD] ||
-		    GET(kt[NTO_PEDIT_KEY_EX_HTYPE], &keys[got].htype, "pedit htype") ||
-		    GET(kt[NTO_PEDIT_KEY_EX_CMD], &keys[got].cmd, "pedit cmd"))
+		if (!kt[TCA_PEDIT_KEY_EX_HTYPE] || !kt[TCA_PEDIT_KEY_EX_CMD] ||
+		    GET(kt[TCA_PEDIT_KEY_EX_HTYPE], &keys[got].htype, "pedit htype") ||
+		    GET(kt[TCA_PEDIT_KEY_EX_CMD], &keys[got].cmd, "pedit cmd"))
 			return FAIL(d, "action %u: pedit extended key %u incomplete", i + 1, got);
-		if (keys[got].cmd > NTO_PEDIT_CMD_ADD)
+		if (keys[got].cmd > TCA_PEDIT_KEY_EX_CMD_ADD)
 			return FAIL(d, "action %u: pedit cmd %u unknown", i + 1, keys[got].cmd);
 		got++;
 	}
@@ -587,148 +593,148 @@ static int decode_pedit(struct dec *d, const struct nlattr *opts, struct tc_acti
 			            TC_PEDIT_MAX_OPS);
 		j += used;
 	}
-	note_tm(r, tb[NTO_PEDIT_TM]);
-	return decode_verdict(d, sel.gen.action, a, i);
+	note_tm(r, tb[TCA_PEDIT_TM]);
+	return decode_verdict(d, sel.action, a, i);
 }
 
 static int decode_csum(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                        struct tc_rule *r)
 {
-	TB(tb, NTO_CSUM_MAX);
-	struct nto_tc_csum p;
+	TB(tb, TCA_CSUM_MAX);
+	struct tc_csum p;
 
-	if (parse_nested(d, opts, tb, NTO_CSUM_MAX, "csum"))
+	if (parse_nested(d, opts, tb, TCA_CSUM_MAX, "csum"))
 		return -EINVAL;
-	if (!tb[NTO_CSUM_PARMS])
+	if (!tb[TCA_CSUM_PARMS])
 		return FAIL(d, "action %u: csum without parms", i + 1);
-	if (get(d, tb[NTO_CSUM_PARMS], &p, sizeof(p), true, "csum parms"))
+	if (get(d, tb[TCA_CSUM_PARMS], &p, sizeof(p), true, "csum parms"))
 		return -EINVAL;
 	if (!p.update_flags || p.update_flags & ~0x7fU)
 		return FAIL(d, "action %u: csum flags 0x%x", i + 1, p.update_flags);
 	a->csum.flags = p.update_flags;
-	note_tm(r, tb[NTO_CSUM_TM]);
-	return decode_verdict(d, p.gen.action, a, i);
+	note_tm(r, tb[TCA_CSUM_TM]);
+	return decode_verdict(d, p.action, a, i);
 }
 
 static int decode_vlan(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                        struct tc_rule *r)
 {
-	TB(tb, NTO_VLAN_MAX);
-	struct nto_tc_vlan p;
+	TB(tb, TCA_VLAN_MAX);
+	struct tc_vlan p;
 
-	if (parse_nested(d, opts, tb, NTO_VLAN_MAX, "vlan"))
+	if (parse_nested(d, opts, tb, TCA_VLAN_MAX, "vlan"))
 		return -EINVAL;
-	if (!tb[NTO_VLAN_PARMS])
+	if (!tb[TCA_VLAN_PARMS])
 		return FAIL(d, "action %u: vlan without parms", i + 1);
-	if (get(d, tb[NTO_VLAN_PARMS], &p, sizeof(p), true, "vlan parms"))
+	if (get(d, tb[TCA_VLAN_PARMS], &p, sizeof(p), true, "vlan parms"))
 		return -EINVAL;
 	switch (p.v_action) {
-	case NTO_VLAN_ACT_POP:
+	case TCA_VLAN_ACT_POP:
 		a->vlan.op = TC_VLAN_POP;
 		break;
-	case NTO_VLAN_ACT_PUSH:
+	case TCA_VLAN_ACT_PUSH:
 		a->vlan.op = TC_VLAN_PUSH;
 		break;
-	case NTO_VLAN_ACT_MODIFY:
+	case TCA_VLAN_ACT_MODIFY:
 		a->vlan.op = TC_VLAN_MODIFY;
 		break;
 	default:
 		return FAIL(d, "action %u: vlan action %d not supported", i + 1, p.v_action);
 	}
 	if (a->vlan.op != TC_VLAN_POP) {
-		if (!tb[NTO_VLAN_PUSH_VLAN_ID] ||
-		    GET(tb[NTO_VLAN_PUSH_VLAN_ID], &a->vlan.id, "vlan id"))
+		if (!tb[TCA_VLAN_PUSH_VLAN_ID] ||
+		    GET(tb[TCA_VLAN_PUSH_VLAN_ID], &a->vlan.id, "vlan id"))
 			return FAIL(d, "action %u: vlan push/modify without an id", i + 1);
 		a->vlan.proto = ETH_P_8021Q; /* the kernel's default */
-		if (tb[NTO_VLAN_PUSH_VLAN_PROTOCOL] &&
-		    get_be16(d, tb[NTO_VLAN_PUSH_VLAN_PROTOCOL], &a->vlan.proto, "vlan protocol"))
+		if (tb[TCA_VLAN_PUSH_VLAN_PROTOCOL] &&
+		    get_be16(d, tb[TCA_VLAN_PUSH_VLAN_PROTOCOL], &a->vlan.proto, "vlan protocol"))
 			return -EINVAL;
-		if (tb[NTO_VLAN_PUSH_VLAN_PRIORITY] &&
-		    GET(tb[NTO_VLAN_PUSH_VLAN_PRIORITY], &a->vlan.prio, "vlan priority"))
+		if (tb[TCA_VLAN_PUSH_VLAN_PRIORITY] &&
+		    GET(tb[TCA_VLAN_PUSH_VLAN_PRIORITY], &a->vlan.prio, "vlan priority"))
 			return -EINVAL;
 	}
-	note_tm(r, tb[NTO_VLAN_TM]);
-	return decode_verdict(d, p.gen.action, a, i);
+	note_tm(r, tb[TCA_VLAN_TM]);
+	return decode_verdict(d, p.action, a, i);
 }
 
 static int decode_ct(struct dec *d, const struct nlattr *opts, struct tc_action *a, unsigned i,
                      struct tc_rule *r)
 {
-	TB(tb, NTO_CT_PAD);
-	struct tc_ct *c = &a->ct;
-	struct nto_tc_gen p;
+	TB(tb, TCA_CT_PAD);
+	struct tc_act_ct *c = &a->ct;
+	struct tc_ct p;
 
-	if (parse_nested(d, opts, tb, NTO_CT_PAD, "ct"))
+	if (parse_nested(d, opts, tb, TCA_CT_PAD, "ct"))
 		return -EINVAL;
-	/* Helper attributes come after NTO_CT_PAD in newer kernels: refuse what we can't hold. */
+	/* Helper attributes come after TCA_CT_PAD in newer kernels: refuse what we can't hold. */
 	{
 		const struct nlattr *x;
 
 		mnl_attr_for_each_nested(x, opts)
 		{
-			if (mnl_attr_get_type(x) > NTO_CT_PAD)
+			if (mnl_attr_get_type(x) > TCA_CT_PAD)
 				return FAIL(d, "action %u: ct attribute %u not supported", i + 1,
 				            mnl_attr_get_type(x));
 		}
 	}
-	if (!tb[NTO_CT_PARMS])
+	if (!tb[TCA_CT_PARMS])
 		return FAIL(d, "action %u: ct without parms", i + 1);
-	if (get(d, tb[NTO_CT_PARMS], &p, sizeof(p), true, "ct parms"))
+	if (get(d, tb[TCA_CT_PARMS], &p, sizeof(p), true, "ct parms"))
 		return -EINVAL;
-	if (tb[NTO_CT_ACTION] && GET(tb[NTO_CT_ACTION], &c->flags, "ct action"))
+	if (tb[TCA_CT_ACTION] && GET(tb[TCA_CT_ACTION], &c->flags, "ct action"))
 		return -EINVAL;
-	if (tb[NTO_CT_ZONE] && GET(tb[NTO_CT_ZONE], &c->zone, "ct zone"))
+	if (tb[TCA_CT_ZONE] && GET(tb[TCA_CT_ZONE], &c->zone, "ct zone"))
 		return -EINVAL;
-	if (tb[NTO_CT_MARK]) {
-		if (GET(tb[NTO_CT_MARK], &c->mark, "ct mark"))
+	if (tb[TCA_CT_MARK]) {
+		if (GET(tb[TCA_CT_MARK], &c->mark, "ct mark"))
 			return -EINVAL;
 		c->mark_mask = 0xffffffff;
-		if (tb[NTO_CT_MARK_MASK] &&
-		    GET(tb[NTO_CT_MARK_MASK], &c->mark_mask, "ct mark mask"))
+		if (tb[TCA_CT_MARK_MASK] &&
+		    GET(tb[TCA_CT_MARK_MASK], &c->mark_mask, "ct mark mask"))
 			return -EINVAL;
 	}
-	if (tb[NTO_CT_LABELS]) {
-		if (get(d, tb[NTO_CT_LABELS], c->label, TC_CT_LABEL_LEN, false, "ct label"))
+	if (tb[TCA_CT_LABELS]) {
+		if (get(d, tb[TCA_CT_LABELS], c->label, TC_CT_LABEL_LEN, false, "ct label"))
 			return -EINVAL;
 		memset(c->label_mask, 0xff, TC_CT_LABEL_LEN);
-		if (tb[NTO_CT_LABELS_MASK] && get(d, tb[NTO_CT_LABELS_MASK], c->label_mask,
+		if (tb[TCA_CT_LABELS_MASK] && get(d, tb[TCA_CT_LABELS_MASK], c->label_mask,
 		                                  TC_CT_LABEL_LEN, false, "ct label mask"))
 			return -EINVAL;
 	}
 	if (c->flags & (TC_CT_NAT_SRC | TC_CT_NAT_DST)) {
-		if (tb[NTO_CT_NAT_IPV4_MIN]) {
+		if (tb[TCA_CT_NAT_IPV4_MIN]) {
 			c->nat_family = AF_INET;
-			if (get(d, tb[NTO_CT_NAT_IPV4_MIN], &c->nat_addr_min.v4, 4, false,
+			if (get(d, tb[TCA_CT_NAT_IPV4_MIN], &c->nat_addr_min.v4, 4, false,
 			        "nat min"))
 				return -EINVAL;
 			c->nat_addr_max = c->nat_addr_min;
-			if (tb[NTO_CT_NAT_IPV4_MAX] &&
-			    get(d, tb[NTO_CT_NAT_IPV4_MAX], &c->nat_addr_max.v4, 4, false,
+			if (tb[TCA_CT_NAT_IPV4_MAX] &&
+			    get(d, tb[TCA_CT_NAT_IPV4_MAX], &c->nat_addr_max.v4, 4, false,
 			        "nat max"))
 				return -EINVAL;
-		} else if (tb[NTO_CT_NAT_IPV6_MIN]) {
+		} else if (tb[TCA_CT_NAT_IPV6_MIN]) {
 			c->nat_family = AF_INET6;
-			if (get(d, tb[NTO_CT_NAT_IPV6_MIN], &c->nat_addr_min.v6, 16, false,
+			if (get(d, tb[TCA_CT_NAT_IPV6_MIN], &c->nat_addr_min.v6, 16, false,
 			        "nat min"))
 				return -EINVAL;
 			c->nat_addr_max = c->nat_addr_min;
-			if (tb[NTO_CT_NAT_IPV6_MAX] &&
-			    get(d, tb[NTO_CT_NAT_IPV6_MAX], &c->nat_addr_max.v6, 16, false,
+			if (tb[TCA_CT_NAT_IPV6_MAX] &&
+			    get(d, tb[TCA_CT_NAT_IPV6_MAX], &c->nat_addr_max.v6, 16, false,
 			        "nat max"))
 				return -EINVAL;
 		}
-		if (tb[NTO_CT_NAT_PORT_MIN]) {
-			if (get_be16(d, tb[NTO_CT_NAT_PORT_MIN], &c->nat_port_min, "nat port min"))
+		if (tb[TCA_CT_NAT_PORT_MIN]) {
+			if (get_be16(d, tb[TCA_CT_NAT_PORT_MIN], &c->nat_port_min, "nat port min"))
 				return -EINVAL;
 			c->nat_port_max = c->nat_port_min;
-			if (tb[NTO_CT_NAT_PORT_MAX] &&
-			    get_be16(d, tb[NTO_CT_NAT_PORT_MAX], &c->nat_port_max, "nat port max"))
+			if (tb[TCA_CT_NAT_PORT_MAX] &&
+			    get_be16(d, tb[TCA_CT_NAT_PORT_MAX], &c->nat_port_max, "nat port max"))
 				return -EINVAL;
 		}
 	}
 	if (c->flags & ~0x3f)
 		return FAIL(d, "action %u: ct flags 0x%x unknown", i + 1, c->flags);
-	note_tm(r, tb[NTO_CT_TM]);
+	note_tm(r, tb[TCA_CT_TM]);
 	return decode_verdict(d, p.action, a, i);
 }
 
@@ -892,9 +898,10 @@ int tc_decode(const void *buf, size_t len, struct tc_rule *r, char *err, size_t 
 			return FAIL(d, "block index 0");
 	} else {
 		r->id.ifindex = (uint32_t)t.tcm_ifindex;
-		if (t.tcm_parent == NTO_PARENT_EGRESS)
+		if (t.tcm_parent == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS))
 			r->id.hook = TC_HOOK_EGRESS;
-		else if (t.tcm_parent == NTO_PARENT_INGRESS || t.tcm_parent == TC_H_INGRESS)
+		else if (t.tcm_parent == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS) ||
+		         t.tcm_parent == TC_H_INGRESS)
 			r->id.hook = TC_HOOK_INGRESS;
 		else
 			return FAIL(d, "parent %x:%x is not clsact ingress/egress",

@@ -12,11 +12,17 @@
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_csum.h>
+#include <linux/tc_act/tc_ct.h>
+#include <linux/tc_act/tc_gact.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <linux/tc_act/tc_pedit.h>
+#include <linux/tc_act/tc_vlan.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "tc_priv.h"
-#include "tc_wire.h"
 
 /* The largest pedit action: TC_PEDIT_MAX_OPS ops of at most 5 words each. */
 #define MAX_PEDIT_KEYS (TC_PEDIT_MAX_OPS * 5)
@@ -181,33 +187,42 @@ static void encode_keys(struct enc *e, const struct tc_rule *r)
 
 static void encode_gact(struct enc *e, const struct tc_action *a)
 {
-	struct nto_tc_gen p = {.action = (int32_t)nto_verdict_to_tc(a)};
+	struct tc_gact p = {.action = (int)nto_verdict_to_tc(a)};
 
-	put(e, NTO_GACT_PARMS, sizeof(p), &p);
+	put(e, TCA_GACT_PARMS, sizeof(p), &p);
 }
 
 static void encode_mirred(struct enc *e, const struct tc_action *a)
 {
 	static const int eaction[] = {
-	    [TC_MIRRED_EGRESS_REDIRECT] = NTO_MIRRED_EGRESS_REDIR,
-	    [TC_MIRRED_EGRESS_MIRROR] = NTO_MIRRED_EGRESS_MIRROR,
-	    [TC_MIRRED_INGRESS_REDIRECT] = NTO_MIRRED_INGRESS_REDIR,
-	    [TC_MIRRED_INGRESS_MIRROR] = NTO_MIRRED_INGRESS_MIRROR,
+	    [TC_MIRRED_EGRESS_REDIRECT] = TCA_EGRESS_REDIR,
+	    [TC_MIRRED_EGRESS_MIRROR] = TCA_EGRESS_MIRROR,
+	    [TC_MIRRED_INGRESS_REDIRECT] = TCA_INGRESS_REDIR,
+	    [TC_MIRRED_INGRESS_MIRROR] = TCA_INGRESS_MIRROR,
 	};
-	struct nto_tc_mirred p = {
-	    .gen.action = (int32_t)nto_verdict_to_tc(a),
+	struct tc_mirred p = {
+	    .action = (int)nto_verdict_to_tc(a),
 	    .eaction = eaction[a->mirred.op],
 	    .ifindex = a->mirred.ifindex,
 	};
 
-	put(e, NTO_MIRRED_PARMS, sizeof(p), &p);
+	put(e, TCA_MIRRED_PARMS, sizeof(p), &p);
 }
+
+/*
+ * TCA_PEDIT_PARMS_EX is a struct tc_pedit_sel followed by its keys[]; like iproute2 we send
+ * sizeof(struct tc_pedit_sel) (24: the 22 bytes of fields padded to the keys' alignment) plus
+ * nkeys keys, with the padding zeroed.
+ */
+#define PEDIT_SEL_SIZE offsetof(struct tc_pedit_sel, keys)
+_Static_assert(sizeof(struct tc_pedit_sel) == offsetof(struct tc_pedit_sel, keys),
+               "pedit keys follow the selector directly");
 
 static void encode_pedit(struct enc *e, const struct tc_action *a)
 {
-	uint8_t parms[NTO_PEDIT_SEL_SIZE + MAX_PEDIT_KEYS * sizeof(struct nto_tc_pedit_key)];
+	uint8_t parms[PEDIT_SEL_SIZE + MAX_PEDIT_KEYS * sizeof(struct tc_pedit_key)];
 	uint8_t htypes[MAX_PEDIT_KEYS], cmds[MAX_PEDIT_KEYS];
-	struct nto_tc_pedit_sel sel = {.gen.action = (int32_t)nto_verdict_to_tc(a)};
+	struct tc_pedit_sel sel;
 	struct nlattr *ex, *kex;
 	unsigned n = 0;
 
@@ -220,7 +235,7 @@ static void encode_pedit(struct enc *e, const struct tc_action *a)
 
 		nto_pedit_value_bytes(op, val);
 		for (unsigned off = first; off < end; off += 4, n++) {
-			struct nto_tc_pedit_key key = {.off = off};
+			struct tc_pedit_key key = {.off = off};
 			uint8_t mask[4], v[4];
 
 			for (unsigned b = 0; b < 4; b++) {
@@ -231,19 +246,23 @@ static void encode_pedit(struct enc *e, const struct tc_action *a)
 			}
 			memcpy(&key.mask, mask, 4);
 			memcpy(&key.val, v, 4);
-			memcpy(parms + NTO_PEDIT_SEL_SIZE + n * sizeof(key), &key, sizeof(key));
+			memcpy(parms + PEDIT_SEL_SIZE + n * sizeof(key), &key, sizeof(key));
 			htypes[n] = l->htype;
-			cmds[n] = op->cmd == TC_PEDIT_ADD ? NTO_PEDIT_CMD_ADD : NTO_PEDIT_CMD_SET;
+			cmds[n] = op->cmd == TC_PEDIT_ADD ? TCA_PEDIT_KEY_EX_CMD_ADD
+			                                  : TCA_PEDIT_KEY_EX_CMD_SET;
 		}
 	}
-	sel.nkeys = (uint8_t)n;
-	memcpy(parms, &sel, sizeof(sel));
-	put(e, NTO_PEDIT_PARMS_EX, NTO_PEDIT_SEL_SIZE + n * sizeof(struct nto_tc_pedit_key), parms);
-	ex = nest_start(e, NTO_PEDIT_KEYS_EX, true);
+	memset(&sel, 0, sizeof(sel));
+	sel.action = (int)nto_verdict_to_tc(a);
+	sel.nkeys = (unsigned char)n;
+	/* the fields only: parms already holds the zeroed padding */
+	memcpy(parms, &sel, offsetof(struct tc_pedit_sel, flags) + sizeof(sel.flags));
+	put(e, TCA_PEDIT_PARMS_EX, PEDIT_SEL_SIZE + n * sizeof(struct tc_pedit_key), parms);
+	ex = nest_start(e, TCA_PEDIT_KEYS_EX, true);
 	for (unsigned i = 0; i < n; i++) {
-		kex = nest_start(e, NTO_PEDIT_KEY_EX, true);
-		put_u16(e, NTO_PEDIT_KEY_EX_HTYPE, htypes[i]);
-		put_u16(e, NTO_PEDIT_KEY_EX_CMD, cmds[i]);
+		kex = nest_start(e, TCA_PEDIT_KEY_EX, true);
+		put_u16(e, TCA_PEDIT_KEY_EX_HTYPE, htypes[i]);
+		put_u16(e, TCA_PEDIT_KEY_EX_CMD, cmds[i]);
 		nest_end(e, kex);
 	}
 	nest_end(e, ex);
@@ -251,60 +270,58 @@ static void encode_pedit(struct enc *e, const struct tc_action *a)
 
 static void encode_csum(struct enc *e, const struct tc_action *a)
 {
-	struct nto_tc_csum p = {.gen.action = (int32_t)nto_verdict_to_tc(a),
-	                        .update_flags = a->csum.flags};
+	struct tc_csum p = {.action = (int)nto_verdict_to_tc(a), .update_flags = a->csum.flags};
 
-	put(e, NTO_CSUM_PARMS, sizeof(p), &p);
+	put(e, TCA_CSUM_PARMS, sizeof(p), &p);
 }
 
 static void encode_vlan(struct enc *e, const struct tc_action *a)
 {
 	static const int vact[] = {
-	    [TC_VLAN_POP] = NTO_VLAN_ACT_POP,
-	    [TC_VLAN_PUSH] = NTO_VLAN_ACT_PUSH,
-	    [TC_VLAN_MODIFY] = NTO_VLAN_ACT_MODIFY,
+	    [TC_VLAN_POP] = TCA_VLAN_ACT_POP,
+	    [TC_VLAN_PUSH] = TCA_VLAN_ACT_PUSH,
+	    [TC_VLAN_MODIFY] = TCA_VLAN_ACT_MODIFY,
 	};
-	struct nto_tc_vlan p = {.gen.action = (int32_t)nto_verdict_to_tc(a),
-	                        .v_action = vact[a->vlan.op]};
+	struct tc_vlan p = {.action = (int)nto_verdict_to_tc(a), .v_action = vact[a->vlan.op]};
 
-	put(e, NTO_VLAN_PARMS, sizeof(p), &p);
+	put(e, TCA_VLAN_PARMS, sizeof(p), &p);
 	if (a->vlan.op == TC_VLAN_POP)
 		return;
-	put_u16(e, NTO_VLAN_PUSH_VLAN_ID, a->vlan.id);
-	put_be16(e, NTO_VLAN_PUSH_VLAN_PROTOCOL, a->vlan.proto);
+	put_u16(e, TCA_VLAN_PUSH_VLAN_ID, a->vlan.id);
+	put_be16(e, TCA_VLAN_PUSH_VLAN_PROTOCOL, a->vlan.proto);
 	/* tc sends the priority only when given; the kernel's default is 0. */
 	if (a->vlan.prio)
-		put_u8(e, NTO_VLAN_PUSH_VLAN_PRIORITY, a->vlan.prio);
+		put_u8(e, TCA_VLAN_PUSH_VLAN_PRIORITY, a->vlan.prio);
 }
 
 static void encode_ct(struct enc *e, const struct tc_action *a)
 {
-	const struct tc_ct *c = &a->ct;
-	struct nto_tc_gen p = {.action = (int32_t)nto_verdict_to_tc(a)};
+	const struct tc_act_ct *c = &a->ct;
+	struct tc_ct p = {.action = (int)nto_verdict_to_tc(a)};
 
 	if (c->zone)
-		put_u16(e, NTO_CT_ZONE, c->zone);
+		put_u16(e, TCA_CT_ZONE, c->zone);
 	if (c->mark_mask) {
-		put_u32(e, NTO_CT_MARK, c->mark);
-		put_u32(e, NTO_CT_MARK_MASK, c->mark_mask);
+		put_u32(e, TCA_CT_MARK, c->mark);
+		put_u32(e, TCA_CT_MARK_MASK, c->mark_mask);
 	}
 	if (!nto_all_zero(c->label_mask, TC_CT_LABEL_LEN)) {
-		put(e, NTO_CT_LABELS, TC_CT_LABEL_LEN, c->label);
-		put(e, NTO_CT_LABELS_MASK, TC_CT_LABEL_LEN, c->label_mask);
+		put(e, TCA_CT_LABELS, TC_CT_LABEL_LEN, c->label);
+		put(e, TCA_CT_LABELS_MASK, TC_CT_LABEL_LEN, c->label_mask);
 	}
 	if (c->nat_family == AF_INET) {
-		put(e, NTO_CT_NAT_IPV4_MIN, 4, &c->nat_addr_min.v4);
-		put(e, NTO_CT_NAT_IPV4_MAX, 4, &c->nat_addr_max.v4);
+		put(e, TCA_CT_NAT_IPV4_MIN, 4, &c->nat_addr_min.v4);
+		put(e, TCA_CT_NAT_IPV4_MAX, 4, &c->nat_addr_max.v4);
 	} else if (c->nat_family == AF_INET6) {
-		put(e, NTO_CT_NAT_IPV6_MIN, 16, &c->nat_addr_min.v6);
-		put(e, NTO_CT_NAT_IPV6_MAX, 16, &c->nat_addr_max.v6);
+		put(e, TCA_CT_NAT_IPV6_MIN, 16, &c->nat_addr_min.v6);
+		put(e, TCA_CT_NAT_IPV6_MAX, 16, &c->nat_addr_max.v6);
 	}
 	if (c->nat_port_min) {
-		put_be16(e, NTO_CT_NAT_PORT_MIN, c->nat_port_min);
-		put_be16(e, NTO_CT_NAT_PORT_MAX, c->nat_port_max);
+		put_be16(e, TCA_CT_NAT_PORT_MIN, c->nat_port_min);
+		put_be16(e, TCA_CT_NAT_PORT_MAX, c->nat_port_max);
 	}
-	put_u16(e, NTO_CT_ACTION, c->flags);
-	put(e, NTO_CT_PARMS, sizeof(p), &p);
+	put_u16(e, TCA_CT_ACTION, c->flags);
+	put(e, TCA_CT_PARMS, sizeof(p), &p);
 }
 
 static const char *const kind_names[] = {
@@ -398,8 +415,8 @@ int tc_encode(const struct tc_rule *r, enum tc_msg_op op, uint16_t nlmsg_flags, 
 		t->tcm_block_index = r->id.block_index;
 	} else {
 		t->tcm_ifindex = (int)r->id.ifindex;
-		t->tcm_parent =
-		    r->id.hook == TC_HOOK_EGRESS ? NTO_PARENT_EGRESS : NTO_PARENT_INGRESS;
+		t->tcm_parent = TC_H_MAKE(
+		    TC_H_CLSACT, r->id.hook == TC_HOOK_EGRESS ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
 	}
 	t->tcm_handle = r->id.handle;
 	t->tcm_info = TC_H_MAKE((uint32_t)r->id.prio << 16, htons(r->id.protocol));

@@ -204,7 +204,7 @@ static int print_keys(struct out *o, const struct tc_rule *r)
 	return 0;
 }
 
-static void print_ct(struct out *o, const struct tc_ct *c)
+static void print_ct(struct out *o, const struct tc_act_ct *c)
 {
 	char s[INET6_ADDRSTRLEN];
 
@@ -244,7 +244,7 @@ static void print_ct(struct out *o, const struct tc_ct *c)
 	}
 }
 
-static void print_pedit(struct out *o, const struct tc_pedit *p)
+static void print_pedit(struct out *o, const struct tc_act_pedit *p)
 {
 	char s[INET6_ADDRSTRLEN];
 

@@ -26,7 +26,7 @@ struct tc_action *tc_rule_add_action(struct tc_rule *r, enum tc_action_kind kind
 	return a;
 }
 
-bool tc_pedit_add(struct tc_pedit *p, const struct tc_pedit_op *op)
+bool tc_pedit_add(struct tc_act_pedit *p, const struct tc_pedit_op *op)
 {
 	if (p->n_ops >= TC_PEDIT_MAX_OPS)
 		return false;
@@ -77,7 +77,7 @@ static bool pedit_op_equal(const struct tc_pedit_op *a, const struct tc_pedit_op
 	return false;
 }
 
-static bool ct_equal(const struct tc_ct *a, const struct tc_ct *b)
+static bool ct_equal(const struct tc_act_ct *a, const struct tc_act_ct *b)
 {
 	if (a->flags != b->flags || a->zone != b->zone || a->mark != b->mark ||
 	    a->mark_mask != b->mark_mask || memcmp(a->label, b->label, TC_CT_LABEL_LEN) ||

@@ -14,19 +14,6 @@
 #include "nft-tc-offload/rule.h"
 #include "nft-tc-offload/tc.h"
 
-/* The clsact parents (TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS/EGRESS)). */
-#define NTO_PARENT_INGRESS 0xfffffff2U
-#define NTO_PARENT_EGRESS  0xfffffff3U
-
-/* TCA_PEDIT_KEY_EX_HDR_TYPE_* and TCA_PEDIT_KEY_EX_CMD_*. */
-enum {
-	NTO_PEDIT_HDR_ETH = 1,
-	NTO_PEDIT_HDR_IP4 = 2,
-	NTO_PEDIT_HDR_IP6 = 3,
-	NTO_PEDIT_HDR_TCP = 4,
-	NTO_PEDIT_HDR_UDP = 5
-};
-
 /*
  * Where a named pedit field lives: header type, first byte and length in that header. Its keys
  * are the 32-bit words covering those bytes; in each word the key's mask keeps (0xff) the bytes
@@ -35,7 +22,7 @@ enum {
  * eth dst at 0 and 4, ttl at 8 with mask 00ffffff, ...).
  */
 struct nto_pedit_layout {
-	uint8_t htype;
+	uint8_t htype; /* TCA_PEDIT_KEY_EX_HDR_TYPE_* */
 	uint8_t start;
 	uint8_t len;
 	const char *tc_name; /* "eth src", "ip ttl", ... as `munge` takes it */

@@ -39,7 +39,7 @@ static const struct profile *get(void **state, const char *name)
 	return p;
 }
 
-static void pedit(struct tc_pedit *pe, enum tc_pedit_field f)
+static void pedit(struct tc_act_pedit *pe, enum tc_pedit_field f)
 {
 	struct tc_pedit_op op = {.field = f, .cmd = TC_PEDIT_SET};
 

@@ -320,7 +320,8 @@ static void b_vlan_push(struct tc_rule *r)
 	init(r, ETH0, TC_HOOK_INGRESS, ETH_P_IP, 3, 0, 0);
 	ip_proto(r, IPPROTO_TCP);
 	a = tc_rule_add_action(r, TC_ACTION_VLAN);
-	a->vlan = (struct tc_vlan){.op = TC_VLAN_PUSH, .id = 200, .prio = 5, .proto = ETH_P_8021AD};
+	a->vlan =
+	    (struct tc_act_vlan){.op = TC_VLAN_PUSH, .id = 200, .prio = 5, .proto = ETH_P_8021AD};
 	mirred(r, TC_MIRRED_EGRESS_REDIRECT, ETH1);
 }
 
@@ -340,7 +341,8 @@ static void b_vlan_modify_qinq(struct tc_rule *r)
 	r->flower.key.cvlan_eth_type = ETH_P_IPV6;
 	r->flower.mask.cvlan_eth_type = 0xffff;
 	a = tc_rule_add_action(r, TC_ACTION_VLAN);
-	a->vlan = (struct tc_vlan){.op = TC_VLAN_MODIFY, .id = 30, .prio = 2, .proto = ETH_P_8021Q};
+	a->vlan =
+	    (struct tc_act_vlan){.op = TC_VLAN_MODIFY, .id = 30, .prio = 2, .proto = ETH_P_8021Q};
 	gact(r, TC_VERDICT_OK, 0);
 }
 
