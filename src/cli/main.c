@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "nft-tc-offload/version.h"
 
 struct cli_cmd {
@@ -18,12 +19,13 @@ struct cli_cmd {
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
-int cmd_translate(int argc, char **argv); /* cmd_translate.c */
 
 static const struct cli_cmd commands[] = {
     {"help", "", "list the commands", cmd_help},
     {"version", "", "print the version", cmd_version},
     {"translate", "[OPTIONS] FILE.nft", "print the tc rules for a ruleset file", cmd_translate},
+    {"apply", "[OPTIONS] FILE.nft", "install the static tc rules of a ruleset file", cmd_apply},
+    {"flush", "[DEV...]", "remove every rule of ours (by cookie)", cmd_flush},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,18 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
+#include "cli.h"
 #include "nft-tc-offload/nft.h"
 #include "nft-tc-offload/plan.h"
 #include "nft-tc-offload/profile.h"
-
-int cmd_translate(int argc, char **argv);
-
-#define MAX_DEVICES 4096
-
-struct resolver {
-	char *names[MAX_DEVICES];
-	size_t n;
-};
 
 static bool safe_ifname(const char *n)
 {
@@ -84,16 +78,17 @@ static void sysfs_device(const char *ifname, struct plan_device_info *info)
 	}
 }
 
+/* translate: a pseudo ifindex per name (devices need not exist); apply: the real one. */
 static int resolve(void *ctx, const char *ifname, struct plan_device_info *info)
 {
-	struct resolver *r = ctx;
+	struct cli_plan *r = ctx;
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
 		if (strcmp(r->names[i], ifname) == 0)
 			break;
 	if (i == r->n) {
-		if (r->n == MAX_DEVICES)
+		if (r->n == CLI_MAX_DEVICES)
 			return -ENOSPC;
 		r->names[r->n] = strdup(ifname);
 		if (!r->names[r->n])
@@ -102,18 +97,41 @@ static int resolve(void *ctx, const char *ifname, struct plan_device_info *info)
 	}
 	memset(info, 0, sizeof(*info));
 	info->ifindex = (uint32_t)i + 1;
+	if (r->real_devices) {
+		info->ifindex = if_nametoindex(ifname);
+		if (!info->ifindex)
+			return -ENODEV;
+	}
 	if (safe_ifname(ifname))
 		sysfs_device(ifname, info);
 	return 0;
 }
 
-static void usage(FILE *out)
+/* plan_ifname for real devices: the kernel's names. */
+static const char *real_ifname(void *ctx, uint32_t ifindex, char buf[IFNAMSIZ])
 {
-	fprintf(out, "Usage: nft-tc-offload translate [--profile NAME] [--profile-dir DIR] "
-	             "[--zone N] [-j] FILE.nft\n");
+	return if_indextoname(ifindex, buf);
 }
 
-int cmd_translate(int argc, char **argv)
+tc_ifname_fn cli_plan_ifname(const struct cli_plan *cp)
+{
+	return cp->real_devices ? real_ifname : plan_ifname;
+}
+
+void *cli_plan_ifname_ctx(const struct cli_plan *cp)
+{
+	return cp->real_devices ? NULL : cp->plan;
+}
+
+static void usage(FILE *out, const char *cmd)
+{
+	fprintf(
+	    out,
+	    "Usage: nft-tc-offload %s [--profile NAME] [--profile-dir DIR] [--zone N]%s FILE.nft\n",
+	    cmd, strcmp(cmd, "translate") == 0 ? " [-j]" : "");
+}
+
+int cli_plan_load(const char *cmd, int argc, char **argv, struct cli_plan *cp)
 {
 	static const struct option longopts[] = {
 	    {"profile", required_argument, NULL, 'p'},
@@ -123,18 +141,13 @@ int cmd_translate(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct resolver res = {.n = 0};
-	struct profile_set profiles;
-	struct nft_ruleset *rs = NULL;
 	struct nft_error nerr;
 	struct plan_opts opts;
-	struct plan *plan = NULL;
 	const char *profile_dir = NULL;
 	char err[PROFILE_ERR_MAX];
-	bool json = false;
-	char *text = NULL;
-	int c, rc = 1;
+	int c;
 
+	profile_set_init(&cp->profiles);
 	plan_opts_init(&opts);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:d:z:jh", longopts, NULL)) != -1) {
@@ -152,8 +165,7 @@ int cmd_translate(int argc, char **argv)
 			errno = 0;
 			z = strtoul(optarg, &end, 0);
 			if (errno || *end || end == optarg || z > 0xffff) {
-				fprintf(stderr, "translate: invalid zone \"%s\" (0-65535)\n",
-				        optarg);
+				fprintf(stderr, "%s: invalid zone \"%s\" (0-65535)\n", cmd, optarg);
 				return 2;
 			}
 			opts.zone = (uint16_t)z;
@@ -161,60 +173,83 @@ int cmd_translate(int argc, char **argv)
 			break;
 		}
 		case 'j':
-			json = true;
+			if (cp->real_devices) {
+				usage(stderr, cmd);
+				return 2;
+			}
+			cp->json = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			usage(stdout, cmd);
+			return -1;
 		default:
-			usage(stderr);
+			usage(stderr, cmd);
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		usage(stderr);
+		usage(stderr, cmd);
 		return 2;
 	}
 
 	memset(&nerr, 0, sizeof(nerr));
-	if (nft_parse_file(argv[optind], &rs, &nerr) != 0) {
+	if (nft_parse_file(argv[optind], &cp->rs, &nerr) != 0) {
 		if (nerr.formatted)
 			fputs(nerr.formatted, stderr);
 		else
-			fprintf(stderr, "translate: %s: %s\n", argv[optind],
+			fprintf(stderr, "%s: %s: %s\n", cmd, argv[optind],
 			        nerr.message ? nerr.message : "cannot parse");
 		nft_error_clear(&nerr);
 		return 2;
 	}
-
-	profile_set_init(&profiles);
-	if (profile_set_load_builtin(&profiles, err, sizeof(err)) != 0 ||
-	    (profile_dir && profile_set_load_dir(&profiles, profile_dir, err, sizeof(err)) != 0)) {
-		fprintf(stderr, "translate: %s\n", err);
-		goto out;
+	if (profile_set_load_builtin(&cp->profiles, err, sizeof(err)) != 0 ||
+	    (profile_dir &&
+	     profile_set_load_dir(&cp->profiles, profile_dir, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return 2;
 	}
-	opts.profiles = &profiles;
+	opts.profiles = &cp->profiles;
 	opts.resolve = resolve;
-	opts.resolve_ctx = &res;
-	if (plan_build(rs, &opts, &plan, err, sizeof(err)) != 0) {
-		fprintf(stderr, "translate: %s\n", err);
-		goto out;
+	opts.resolve_ctx = cp;
+	if (plan_build(cp->rs, &opts, &cp->plan, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return 1;
 	}
-	text = json ? plan_render_json(plan, &c) : plan_render_text(plan, &c);
+	return 0;
+}
+
+void cli_plan_free(struct cli_plan *cp)
+{
+	plan_free(cp->plan);
+	profile_set_free(&cp->profiles);
+	nft_ruleset_free(cp->rs);
+	for (size_t i = 0; i < cp->n; i++)
+		free(cp->names[i]);
+	memset(cp, 0, sizeof(*cp));
+}
+
+int cmd_translate(int argc, char **argv)
+{
+	struct cli_plan cp;
+	char *text = NULL;
+	int rc, c;
+
+	memset(&cp, 0, sizeof(cp));
+	rc = cli_plan_load("translate", argc, argv, &cp);
+	if (rc != 0)
+		goto out;
+	text = cp.json ? plan_render_json(cp.plan, &c) : plan_render_text(cp.plan, &c);
 	if (!text) {
 		fprintf(stderr, "translate: cannot render the plan: %s\n", strerror(-c));
+		rc = 1;
 		goto out;
 	}
 	fputs(text, stdout);
-	if (json)
+	if (cp.json)
 		fputc('\n', stdout);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	free(text);
-	plan_free(plan);
-	profile_set_free(&profiles);
-	nft_ruleset_free(rs);
-	for (size_t i = 0; i < res.n; i++)
-		free(res.names[i]);
-	return rc;
+	cli_plan_free(&cp);
+	return rc < 0 ? 0 : rc;
 }

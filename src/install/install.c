@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Our cookie, plan installation (all or nothing) and removal of our rules. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft-tc-offload/install.h"
+#include "nft-tc-offload/tc.h"
+
+const uint8_t nto_cookie_magic[4] = {'n', 't', 'o', 1};
+
+void nto_cookie_make(uint8_t cookie[NTO_COOKIE_LEN], uint32_t owner, uint64_t rule_id)
+{
+	memcpy(cookie, nto_cookie_magic, 4);
+	for (int i = 0; i < 4; i++)
+		cookie[4 + i] = (uint8_t)(owner >> (24 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		cookie[8 + i] = (uint8_t)(rule_id >> (56 - 8 * i));
+}
+
+bool nto_cookie_is_ours(const struct tc_rule *r)
+{
+	return r->cookie_len >= sizeof(nto_cookie_magic) &&
+	       memcmp(r->cookie, nto_cookie_magic, sizeof(nto_cookie_magic)) == 0;
+}
+
+/* FNV-1a over the three names, separated so that ("ab", "c") and ("a", "bc") differ. */
+uint32_t nto_cookie_owner(const char *family, const char *table, const char *flowtable)
+{
+	const char *parts[3] = {family, table, flowtable};
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *c = parts[i] ? parts[i] : ""; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		h = (h ^ 0xff) * 16777619u;
+	}
+	return h;
+}
+
+void install_mark_plan(struct plan *p)
+{
+	for (size_t f = 0; f < p->n_flowtables; f++) {
+		struct plan_flowtable *pf = &p->flowtables[f];
+		uint8_t cookie[NTO_COOKIE_LEN];
+
+		nto_cookie_make(cookie,
+		                nto_cookie_owner(nft_family_name(pf->table->family),
+		                                 pf->table->name, pf->flowtable->name),
+		                0);
+		for (size_t b = 0; b < pf->n_blocks; b++) {
+			for (size_t i = 0; i < pf->blocks[b].n_rules; i++) {
+				struct tc_rule *r = &pf->blocks[b].rules[i];
+
+				r->cookie_len = NTO_COOKIE_LEN;
+				memcpy(r->cookie, cookie, NTO_COOKIE_LEN);
+			}
+		}
+	}
+}
+
+static void describe_failure(const struct tc_rule *r, const struct nl_tc_result *res,
+                             tc_ifname_fn ifname, void *ctx, char *out, size_t len)
+{
+	char line[1024];
+
+	if (tc_print(r, TC_MSG_NEW, ifname, ctx, line, sizeof(line)) < 0)
+		snprintf(line, sizeof(line), "(rule on ifindex %u)", r->id.ifindex);
+	if (res->mismatch)
+		snprintf(out, len, "%s: the kernel installed something else (%s)", line,
+		         res->ext.msg);
+	else
+		snprintf(out, len, "%s: %s%s%s", line, strerror(-res->error),
+		         res->ext.msg[0] ? ": " : "", res->ext.msg);
+}
+
+/* Removes rules installed by a failed batch (their ids carry the kernel's handles). */
+static void roll_back(struct nl_sock *s, const struct tc_rule *rules,
+                      const struct nl_tc_result *res, size_t n)
+{
+	struct tc_rule *undo = calloc(n ? n : 1, sizeof(*undo));
+	struct nl_tc_result *ures = calloc(n ? n : 1, sizeof(*ures));
+	size_t k = 0;
+
+	if (undo && ures) {
+		for (size_t i = 0; i < n; i++) {
+			if (res[i].error || !res[i].echoed)
+				continue;
+			undo[k] = rules[i];
+			undo[k].id = res[i].id;
+			k++;
+		}
+		nl_tc_delete_batch(s, undo, k, ures, NULL);
+	}
+	free(undo);
+	free(ures);
+}
+
+int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, void *ctx,
+                 struct install_report *rep)
+{
+	struct tc_rule *rules = NULL;
+	struct nl_tc_result *res = NULL;
+	size_t n = 0, k = 0;
+	int ret = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	for (size_t f = 0; f < p->n_flowtables; f++)
+		for (size_t b = 0; b < p->flowtables[f].n_blocks; b++)
+			n += p->flowtables[f].blocks[b].n_rules;
+	if (n == 0)
+		return 0;
+	rules = calloc(n, sizeof(*rules));
+	res = calloc(n, sizeof(*res));
+	if (!rules || !res) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t f = 0; f < p->n_flowtables; f++)
+		for (size_t b = 0; b < p->flowtables[f].n_blocks; b++)
+			for (size_t i = 0; i < p->flowtables[f].blocks[b].n_rules; i++)
+				rules[k++] = p->flowtables[f].blocks[b].rules[i];
+
+	/* One clsact per device, in the order devices first appear. */
+	for (size_t i = 0; i < n; i++) {
+		struct nl_extack ext;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = rules[j].id.ifindex == rules[i].id.ifindex;
+		if (seen)
+			continue;
+		ret = nl_tc_ensure_clsact(s, rules[i].id.ifindex, &ext);
+		if (ret < 0) {
+			char name[IFNAMSIZ];
+			const char *dev = ifname ? ifname(ctx, rules[i].id.ifindex, name) : NULL;
+
+			snprintf(rep->first_error, sizeof(rep->first_error), "clsact on %s: %s%s%s",
+			         dev ? dev : "?", strerror(-ret), ext.msg[0] ? ": " : "", ext.msg);
+			goto out;
+		}
+		rep->devices++;
+	}
+
+	if (nl_tc_replace_batch(s, rules, n, res, NULL, NULL) == 0) {
+		rep->installed = n;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!res[i].error && !res[i].mismatch)
+			continue;
+		if (rep->failed++ == 0)
+			describe_failure(&rules[i], &res[i], ifname, ctx, rep->first_error,
+			                 sizeof(rep->first_error));
+	}
+	roll_back(s, rules, res, n);
+	ret = -EIO;
+out:
+	free(rules);
+	free(res);
+	return ret;
+}
+
+struct owned {
+	struct tc_rule *v;
+	size_t n, cap;
+	int error;
+};
+
+static int collect_owned(void *ctx, const struct tc_rule *r)
+{
+	struct owned *o = ctx;
+
+	if (!nto_cookie_is_ours(r))
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct tc_rule *v = realloc(o->v, cap * sizeof(*v));
+
+		if (!v)
+			return o->error = -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = *r;
+	return 0;
+}
+
+static void forget_hook(void *ctx, enum tc_hook hook)
+{
+	struct owned *o = ctx;
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].id.hook != hook)
+			o->v[k++] = o->v[i];
+	o->n = k;
+}
+
+static long flush_device(struct nl_sock *s, uint32_t ifindex, char *err, size_t errlen)
+{
+	struct owned o = {0};
+	struct nl_tc_dump_cb cb = {.rule = collect_owned, .reset = forget_hook, .ctx = &o};
+	struct nl_tc_result *res = NULL;
+	struct nl_extack ext;
+	long ret;
+
+	ret = nl_tc_dump(s, ifindex, &cb, NULL, &ext);
+	if (ret < 0 || o.error) {
+		ret = ret < 0 ? ret : o.error;
+		snprintf(err, errlen, "cannot list the filters of ifindex %u: %s%s%s", ifindex,
+		         strerror((int)-ret), ext.msg[0] ? ": " : "", ext.msg);
+		goto out;
+	}
+	if (o.n == 0)
+		goto out;
+	res = calloc(o.n, sizeof(*res));
+	if (!res) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (nl_tc_delete_batch(s, o.v, o.n, res, NULL) != 0) {
+		for (size_t i = 0; i < o.n; i++) {
+			/* A filter already gone (its chain went with an earlier one) is fine. */
+			if (res[i].error && res[i].error != -ENOENT) {
+				snprintf(err, errlen,
+				         "cannot delete a filter of ifindex %u: %s%s%s", ifindex,
+				         strerror(-res[i].error), res[i].ext.msg[0] ? ": " : "",
+				         res[i].ext.msg);
+				ret = res[i].error;
+				goto out;
+			}
+		}
+	}
+	ret = (long)o.n;
+out:
+	free(res);
+	free(o.v);
+	return ret;
+}
+
+long flush_owned(struct nl_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen)
+{
+	struct if_nameindex *all = NULL;
+	long total = 0;
+
+	if (n == 0) {
+		all = if_nameindex();
+		if (!all) {
+			snprintf(err, errlen, "cannot list the network devices: %s",
+			         strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; all ? all[i].if_index != 0 : i < n; i++) {
+		long ret = flush_device(s, all ? all[i].if_index : ifindexes[i], err, errlen);
+
+		if (ret < 0) {
+			total = ret;
+			break;
+		}
+		total += ret;
+	}
+	if (all)
+		if_freenameindex(all);
+	return total;
+}
