@@ -20,6 +20,7 @@
 #include <net/if.h>
 
 #include "cli.h"
+#include "nft-tc-offload/install.h"
 #include "nft-tc-offload/nft.h"
 #include "nft-tc-offload/plan.h"
 #include "nft-tc-offload/profile.h"
@@ -238,6 +239,8 @@ int cmd_translate(int argc, char **argv)
 	rc = cli_plan_load("translate", argc, argv, &cp);
 	if (rc != 0)
 		goto out;
+	/* The very rules apply installs, cookie included, so the text reviews exactly that. */
+	install_mark_plan(cp.plan);
 	text = cp.json ? plan_render_json(cp.plan, &c) : plan_render_text(cp.plan, &c);
 	if (!text) {
 		fprintf(stderr, "translate: cannot render the plan: %s\n", strerror(-c));

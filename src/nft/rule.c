@@ -1156,6 +1156,106 @@ static int parse_item(struct rp *p)
 	return nft_perr(p->ctx, t, "unknown statement or expression '%s'", w);
 }
 
+/* The protocol a match implies, as nft(8) knows it: ip saddr implies nfproto ipv4, tcp dport
+ * implies l4proto tcp, `icmpv6 type` both. nfproto/l4proto are 0 when the match implies none. */
+static void implied_protocols(const struct nft_match *m, unsigned *nfproto, unsigned *l4proto)
+{
+	static const struct {
+		const char *word;
+		unsigned nfproto, l4proto;
+	} words[] = {
+	    {"ip", 2, 0},       {"ip6", 10, 0}, {"icmp", 2, 1},
+	    {"icmpv6", 10, 58}, {"tcp", 0, 6},  {"udp", 0, 17},
+	};
+
+	*nfproto = *l4proto = 0;
+	switch (m->key) {
+	case NFT_MATCH_IP_SADDR:
+	case NFT_MATCH_IP_DADDR:
+	case NFT_MATCH_IP_PROTOCOL:
+		*nfproto = 2;
+		return;
+	case NFT_MATCH_IP6_SADDR:
+	case NFT_MATCH_IP6_DADDR:
+	case NFT_MATCH_IP6_NEXTHDR:
+		*nfproto = 10;
+		return;
+	case NFT_MATCH_TCP_SPORT:
+	case NFT_MATCH_TCP_DPORT:
+		*l4proto = 6;
+		return;
+	case NFT_MATCH_UDP_SPORT:
+	case NFT_MATCH_UDP_DPORT:
+		*l4proto = 17;
+		return;
+	case NFT_MATCH_UNSUPPORTED:
+		for (size_t i = 0; m->text && i < sizeof(words) / sizeof(words[0]); i++) {
+			size_t len = strlen(words[i].word);
+
+			if (!strncmp(m->text, words[i].word, len) && m->text[len] == ' ') {
+				*nfproto = words[i].nfproto;
+				*l4proto = words[i].l4proto;
+			}
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * Drops `meta nfproto X` / `meta l4proto X` matches that another match of the rule implies
+ * (`meta nfproto ipv6 icmpv6 type ...` is `icmpv6 type ...`). nft itself does this when it
+ * lists a ruleset, so the model of a file and of the kernel's listing agree; the meaning of
+ * the rule does not change.
+ */
+static void drop_implied_dependencies(struct nft_rule *r)
+{
+	unsigned l4 = 0;
+	size_t k = 0;
+
+	/* `th dport` under a known protocol is that protocol's port, as nft lists it. */
+	for (size_t i = 0; i < r->n_matches; i++) {
+		const struct nft_match *m = &r->matches[i];
+
+		if ((m->key == NFT_MATCH_L4PROTO || m->key == NFT_MATCH_IP_PROTOCOL ||
+		     m->key == NFT_MATCH_IP6_NEXTHDR) &&
+		    !m->negate && m->n_values == 1 && m->values[0].type == NFT_VALUE_NUM)
+			l4 = (unsigned)m->values[0].num;
+	}
+	for (size_t i = 0; i < r->n_matches && (l4 == 6 || l4 == 17); i++) {
+		struct nft_match *m = &r->matches[i];
+
+		if (m->key == NFT_MATCH_TH_SPORT)
+			m->key = l4 == 6 ? NFT_MATCH_TCP_SPORT : NFT_MATCH_UDP_SPORT;
+		else if (m->key == NFT_MATCH_TH_DPORT)
+			m->key = l4 == 6 ? NFT_MATCH_TCP_DPORT : NFT_MATCH_UDP_DPORT;
+	}
+
+	for (size_t i = 0; i < r->n_matches; i++) {
+		struct nft_match *m = &r->matches[i];
+		bool implied = false;
+
+		if ((m->key == NFT_MATCH_NFPROTO || m->key == NFT_MATCH_L4PROTO) && !m->negate &&
+		    m->n_values == 1 && m->values[0].type == NFT_VALUE_NUM) {
+			for (size_t j = 0; j < r->n_matches && !implied; j++) {
+				unsigned nfp, l4p;
+
+				if (j == i)
+					continue;
+				implied_protocols(&r->matches[j], &nfp, &l4p);
+				implied = m->key == NFT_MATCH_NFPROTO ? nfp == m->values[0].num
+				                                      : l4p == m->values[0].num;
+			}
+		}
+		if (implied)
+			nft_match_free(m);
+		else
+			r->matches[k++] = *m;
+	}
+	r->n_matches = k;
+}
+
 int nft_parse_rule(struct pctx *ctx, const struct tok *const *t, size_t n, struct nft_rule *r)
 {
 	struct rp p = {.ctx = ctx, .t = t, .n = n, .r = r};
@@ -1168,6 +1268,7 @@ int nft_parse_rule(struct pctx *ctx, const struct tok *const *t, size_t n, struc
 	while (p.i < p.n)
 		if (parse_item(&p))
 			return -1;
+	drop_implied_dependencies(r);
 	r->complete = true;
 	for (size_t i = 0; i < r->n_matches; i++)
 		if (r->matches[i].key == NFT_MATCH_UNSUPPORTED)

@@ -235,7 +235,9 @@ static void test_inet_sets(void **state)
 	m = get_match(r, NFT_MATCH_CT_MARK);
 	assert_int_equal(m->mask, 0xffffffffu);
 	assert_num(&m->values[0], 42);
-	assert_range(&get_match(r, NFT_MATCH_TH_DPORT)->values[0], 22, 23);
+	/* `th dport` under `ip protocol tcp` is `tcp dport`, as nft lists it */
+	assert_false(has_match(r, NFT_MATCH_TH_DPORT));
+	assert_range(&get_match(r, NFT_MATCH_TCP_DPORT)->values[0], 22, 23);
 	m = get_match(r, NFT_MATCH_L4PROTO);
 	assert_true(m->negate);
 	assert_num(&m->values[0], 1);
@@ -537,6 +539,35 @@ static void test_regular_chain_flow(void **state)
 	nft_ruleset_free(rs);
 }
 
+/* Protocol matches another match implies are dropped, as nft drops them when it lists a ruleset:
+ * the model of a file and of the kernel's listing must agree. */
+static void test_implied_dependencies(void **state)
+{
+	static const char text[] =
+	    "table inet t {\n chain f {\n  type filter hook forward priority 0;\n"
+	    "  meta nfproto ipv6 icmpv6 type echo-request accept\n"
+	    "  meta l4proto tcp tcp dport 22 accept\n"
+	    "  meta nfproto ipv4 tcp dport 80 accept\n"
+	    "  meta l4proto udp th dport 53 accept\n }\n}\n";
+	struct nft_ruleset *rs = NULL;
+	struct nft_error err = {0};
+	const struct nft_chain *c;
+
+	assert_int_equal(nft_parse_buffer(text, strlen(text), "deps.nft", &rs, &err), 0);
+	c = &rs->tables[0].chains[0];
+	assert_int_equal(c->n_rules, 4);
+	assert_int_equal(c->rules[0].n_matches, 1); /* icmpv6 type (unsupported) alone */
+	assert_int_equal(c->rules[0].matches[0].key, NFT_MATCH_UNSUPPORTED);
+	assert_int_equal(c->rules[1].n_matches, 1); /* tcp dport 22 alone */
+	assert_int_equal(c->rules[1].matches[0].key, NFT_MATCH_TCP_DPORT);
+	assert_int_equal(c->rules[2].n_matches, 2); /* tcp implies no family: nfproto stays */
+	assert_true(has_match(&c->rules[2], NFT_MATCH_NFPROTO));
+	/* th dport under udp is udp dport, which then implies the l4proto: `udp dport 53` */
+	assert_int_equal(c->rules[3].n_matches, 1);
+	assert_int_equal(c->rules[3].matches[0].key, NFT_MATCH_UDP_DPORT);
+	nft_ruleset_free(rs);
+}
+
 static void test_buffer_api(void **state)
 {
 	static const char text[] = "include \"include-defs.nft\"\n"
@@ -585,6 +616,7 @@ int main(void)
 	    cmocka_unit_test(test_flush_delete),
 	    cmocka_unit_test(test_regular_chain_flow),
 	    cmocka_unit_test(test_buffer_api),
+	    cmocka_unit_test(test_implied_dependencies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Plain-data snapshots: ownership, ordering and the pure lookups over them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nft-tc-offload/netstate.h"
+
+void netstate_snapshot_free(struct netstate_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->links);
+	free(s->routes);
+	free(s->neighs);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	const struct netstate_link *x = a, *y = b;
+
+	return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
+static int cmp_route(const void *a, const void *b)
+{
+	const struct netstate_route *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->table != y->table)
+		return (x->table > y->table) - (x->table < y->table);
+	c = memcmp(&x->dst, &y->dst, addr_len(x->family));
+	if (c)
+		return c;
+	if (x->dst_len != y->dst_len)
+		return x->dst_len - y->dst_len;
+	if (x->priority != y->priority)
+		return (x->priority > y->priority) - (x->priority < y->priority);
+	return (x->oif > y->oif) - (x->oif < y->oif);
+}
+
+static int cmp_neigh(const void *a, const void *b)
+{
+	const struct netstate_neigh *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->ifindex != y->ifindex)
+		return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+	return memcmp(&x->addr, &y->addr, addr_len(x->family));
+}
+
+void netstate_snapshot_sort(struct netstate_snapshot *s)
+{
+	if (s->n_links)
+		qsort(s->links, s->n_links, sizeof(*s->links), cmp_link);
+	if (s->n_routes)
+		qsort(s->routes, s->n_routes, sizeof(*s->routes), cmp_route);
+	if (s->n_neighs)
+		qsort(s->neighs, s->n_neighs, sizeof(*s->neighs), cmp_neigh);
+}
+
+static void *dup_array(const void *src, size_t n, size_t size, int *rc)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = malloc(n * size);
+	if (!p) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	memcpy(p, src, n * size);
+	return p;
+}
+
+int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_snapshot *src)
+{
+	int rc = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->links = dup_array(src->links, src->n_links, sizeof(*src->links), &rc);
+	dst->routes = dup_array(src->routes, src->n_routes, sizeof(*src->routes), &rc);
+	dst->neighs = dup_array(src->neighs, src->n_neighs, sizeof(*src->neighs), &rc);
+	if (rc) {
+		netstate_snapshot_free(dst);
+		return rc;
+	}
+	dst->n_links = src->n_links;
+	dst->n_routes = src->n_routes;
+	dst->n_neighs = src->n_neighs;
+	return 0;
+}
+
+const struct netstate_link *netstate_link_by_index(const struct netstate_snapshot *s,
+                                                   uint32_t ifindex)
+{
+	size_t lo = 0, hi = s->n_links;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->links[mid].ifindex == ifindex)
+			return &s->links[mid];
+		if (s->links[mid].ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct netstate_link *netstate_link_by_name(const struct netstate_snapshot *s,
+                                                  const char *name)
+{
+	for (size_t i = 0; i < s->n_links; i++)
+		if (strncmp(s->links[i].name, name, IFNAMSIZ) == 0)
+			return &s->links[i];
+	return NULL;
+}
+
+bool netstate_prefix_contains(int family, const union tc_addr *prefix, unsigned len,
+                              const union tc_addr *addr)
+{
+	const uint8_t *p = (const uint8_t *)prefix, *a = (const uint8_t *)addr;
+	unsigned width = family == AF_INET ? 32 : 128;
+
+	if (len > width)
+		return false;
+	for (unsigned i = 0; i < len / 8; i++)
+		if (p[i] != a[i])
+			return false;
+	if (len % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - len % 8));
+
+		if ((p[len / 8] & m) != (a[len / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+static const struct netstate_route *lookup_table(const struct netstate_snapshot *s, int family,
+                                                 uint32_t table, const union tc_addr *addr)
+{
+	const struct netstate_route *best = NULL;
+
+	for (size_t i = 0; i < s->n_routes; i++) {
+		const struct netstate_route *r = &s->routes[i];
+
+		if (r->family != family || r->table != table)
+			continue;
+		if (!netstate_prefix_contains(family, &r->dst, r->dst_len, addr))
+			continue;
+		if (!best || r->dst_len > best->dst_len ||
+		    (r->dst_len == best->dst_len && r->priority < best->priority))
+			best = r;
+	}
+	return best;
+}
+
+const struct netstate_route *netstate_route_lookup(const struct netstate_snapshot *s, int family,
+                                                   const union tc_addr *addr)
+{
+	const struct netstate_route *r = lookup_table(s, family, NETSTATE_TABLE_LOCAL, addr);
+
+	/* The local table holds local, broadcast, anycast and multicast routes; like the FIB,
+	 * a hit there wins over the main table. */
+	return r ? r : lookup_table(s, family, NETSTATE_TABLE_MAIN, addr);
+}
+
+const struct netstate_neigh *netstate_neigh_find(const struct netstate_snapshot *s, int family,
+                                                 uint32_t ifindex, const union tc_addr *addr)
+{
+	size_t lo = 0, hi = s->n_neighs;
+	struct netstate_neigh key = {.family = family, .ifindex = ifindex};
+
+	memcpy(&key.addr, addr, addr_len(family));
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_neigh(&s->neighs[mid], &key);
+
+		if (c == 0)
+			return &s->neighs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct netstate_neigh *netstate_neigh_lookup(const struct netstate_snapshot *s, int family,
+                                                   uint32_t ifindex, const union tc_addr *addr)
+{
+	const struct netstate_neigh *n = netstate_neigh_find(s, family, ifindex, addr);
+
+	return n && n->valid ? n : NULL;
+}
+
+const char *netstate_nud_str(uint16_t state, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t bit;
+		const char *name;
+	} names[] = {
+	    {NETSTATE_NUD_INCOMPLETE, "INCOMPLETE"}, {NETSTATE_NUD_REACHABLE, "REACHABLE"},
+	    {NETSTATE_NUD_STALE, "STALE"},           {NETSTATE_NUD_DELAY, "DELAY"},
+	    {NETSTATE_NUD_PROBE, "PROBE"},           {NETSTATE_NUD_FAILED, "FAILED"},
+	    {NETSTATE_NUD_NOARP, "NOARP"},           {NETSTATE_NUD_PERMANENT, "PERMANENT"},
+	};
+	size_t off = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n;
+
+		if (!(state & names[i].bit))
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off ? "|" : "", names[i].name);
+		if (n < 0 || (size_t)n >= len - off)
+			return buf;
+		off += (size_t)n;
+	}
+	if (!off)
+		snprintf(buf, len, "NONE");
+	return buf;
+}
