@@ -145,8 +145,6 @@ static void fill_match(struct tc_rule *r, uint32_t ifindex, int af, uint8_t prot
 	struct tc_flower *f = &r->flower;
 
 	tc_rule_init(r, &id);
-	f->key.eth_type = id.protocol;
-	f->mask.eth_type = 0xffff;
 	if (proto) {
 		f->key.ip_proto = proto;
 		f->mask.ip_proto = 0xff;

@@ -51,7 +51,8 @@ static uint32_t rule_keys(const struct tc_rule *r)
 
 	if (m->indev[0])
 		k |= PROFILE_KEY_INDEV;
-	if (m->eth_type)
+	/* flower matches the filter's protocol as its eth_type key (rule.h) */
+	if (m->eth_type || (r->id.protocol && r->id.protocol != ETH_P_ALL))
 		k |= PROFILE_KEY_ETH_TYPE;
 	if (nonzero(m->eth_dst, 6) || nonzero(m->eth_src, 6))
 		k |= PROFILE_KEY_ETH_ADDRS;
