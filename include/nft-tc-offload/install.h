@@ -45,7 +45,7 @@ struct install_report {
  * again and -EIO is returned with the first refusal in rep->first_error. ifname (with ctx)
  * names devices in messages.
  */
-int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, void *ctx,
+int install_plan(struct nlc_sock *s, const struct plan *p, tc_ifname_fn ifname, void *ctx,
                  struct install_report *rep);
 
 /*
@@ -53,6 +53,6 @@ int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, v
  * chains; filters without our cookie are left alone. n == 0: every device of the namespace.
  * Returns the number removed, or a negative errno with the reason in err.
  */
-long flush_owned(struct nl_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen);
+long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen);
 
 #endif

@@ -8,7 +8,7 @@
  * Conventions:
  *  - Errors are negative errno values everywhere (return values and the `error` result fields),
  *    0 is success. Nothing sets errno for the caller.
- *  - No global state: everything lives in a struct nl_sock. It is not thread-safe; use one
+ *  - No global state: everything lives in a struct nlc_sock. It is not thread-safe; use one
  *    socket per thread.
  *  - Encoders are pure callbacks `(ctx, seq, buf, len) -> size | 0 | -errno` (0 = "does not fit
  *    in len"), exactly the shape of tc_encode(), so this layer never learns message contents.
@@ -24,15 +24,15 @@
 #include "nft-tc-offload/rule.h"
 
 struct nlmsghdr;
-struct nl_sock;
+struct nlc_sock;
 
 /* ---- extack ------------------------------------------------------------------------------ */
 
-#define NL_EXTACK_MSG_MAX 256
+#define NLC_EXTACK_MSG_MAX 256
 
 /* What the kernel said about one request (NLMSGERR_ATTR_MSG / NLMSGERR_ATTR_OFFS). */
-struct nl_extack {
-	char msg[NL_EXTACK_MSG_MAX]; /* "" when the kernel gave no message (truncated to fit) */
+struct nlc_extack {
+	char msg[NLC_EXTACK_MSG_MAX]; /* "" when the kernel gave no message (truncated to fit) */
 	uint32_t off; /* byte offset of the offending attribute in the request; 0 = none */
 };
 
@@ -41,7 +41,7 @@ struct nl_extack {
  * dump, else a negative errno) and fills ext (when not NULL) from its extack TLVs, leaving it
  * cleared when there are none. A malformed message gives -EBADMSG.
  */
-int nl_msg_error(const struct nlmsghdr *nlh, struct nl_extack *ext);
+int nlc_msg_error(const struct nlmsghdr *nlh, struct nlc_extack *ext);
 
 /* ---- socket ------------------------------------------------------------------------------ */
 
@@ -52,28 +52,28 @@ int nl_msg_error(const struct nlmsghdr *nlh, struct nl_extack *ext);
  * -ETIMEDOUT when wait is true and nothing came in time, -ENOBUFS when replies were lost
  * (receive buffer overrun), -EMSGSIZE when the datagram did not fit in len.
  */
-struct nl_transport {
+struct nlc_transport {
 	int (*send)(void *ctx, const void *buf, size_t len);
 	ssize_t (*recv)(void *ctx, void *buf, size_t len, bool wait);
 };
 
-struct nl_sock_opts {
+struct nlc_sock_opts {
 	size_t rcvbuf; /* receive buffer to ask for (SO_RCVBUFFORCE, else SO_RCVBUF); 0 = default */
-	int timeout_ms; /* longest wait for a reply; 0 = NL_DEFAULT_TIMEOUT_MS, < 0 = forever */
+	int timeout_ms; /* longest wait for a reply; 0 = NLC_DEFAULT_TIMEOUT_MS, < 0 = forever */
 	bool cap_ack;   /* NETLINK_CAP_ACK: error replies do not carry the whole request back */
 };
 
-#define NL_DEFAULT_TIMEOUT_MS 5000
+#define NLC_DEFAULT_TIMEOUT_MS 5000
 
 /* Which socket options the kernel accepted. */
-struct nl_features {
+struct nlc_features {
 	bool ext_ack;    /* NETLINK_EXT_ACK */
 	bool strict_chk; /* NETLINK_GET_STRICT_CHK (kernels before 4.20 refuse it) */
 	bool cap_ack;    /* NETLINK_CAP_ACK */
 };
 
 /* Counters since the socket was opened. */
-struct nl_stats {
+struct nlc_stats {
 	uint64_t sendmsgs;      /* datagrams sent */
 	uint64_t requests;      /* request messages sent (one datagram carries many) */
 	uint64_t recvs;         /* datagrams received */
@@ -85,22 +85,23 @@ struct nl_stats {
 };
 
 /* Opens and binds a netlink socket of the given bus (NETLINK_ROUTE, ...). o may be NULL. */
-int nl_open(struct nl_sock **sp, int bus, const struct nl_sock_opts *o);
+int nlc_open(struct nlc_sock **sp, int bus, const struct nlc_sock_opts *o);
 
 /* Makes a socket on a custom transport (tests); rcvbuf is the receive budget to assume. */
-int nl_open_transport(struct nl_sock **sp, const struct nl_transport *t, void *ctx, size_t rcvbuf);
+int nlc_open_transport(struct nlc_sock **sp, const struct nlc_transport *t, void *ctx,
+                       size_t rcvbuf);
 
-void nl_close(struct nl_sock *s);
+void nlc_close(struct nlc_sock *s);
 
 /* Sets the receive buffer: SO_RCVBUFFORCE (CAP_NET_ADMIN), falling back to SO_RCVBUF (capped by
- * net.core.rmem_max). The size actually granted is then nl_rcvbuf(). */
-int nl_set_rcvbuf(struct nl_sock *s, size_t bytes);
-size_t nl_rcvbuf(const struct nl_sock *s); /* what the kernel grants (its doubled figure) */
+ * net.core.rmem_max). The size actually granted is then nlc_rcvbuf(). */
+int nlc_set_rcvbuf(struct nlc_sock *s, size_t bytes);
+size_t nlc_rcvbuf(const struct nlc_sock *s); /* what the kernel grants (its doubled figure) */
 
-int nl_fd(const struct nl_sock *s); /* -1 on a custom transport */
-uint32_t nl_portid(const struct nl_sock *s);
-const struct nl_features *nl_features(const struct nl_sock *s);
-const struct nl_stats *nl_stats(const struct nl_sock *s);
+int nlc_fd(const struct nlc_sock *s); /* -1 on a custom transport */
+uint32_t nlc_portid(const struct nlc_sock *s);
+const struct nlc_features *nlc_features(const struct nlc_sock *s);
+const struct nlc_stats *nlc_stats(const struct nlc_sock *s);
 
 /* ---- pipelined batches ------------------------------------------------------------------- */
 
@@ -110,70 +111,70 @@ const struct nl_stats *nl_stats(const struct nl_sock *s);
  * NLM_F_REQUEST|NLM_F_ACK and the seq on the header, so every request gets exactly one
  * NLMSG_ERROR (ACK) back.
  */
-typedef int (*nl_encode_fn)(void *ctx, uint32_t seq, void *buf, size_t len);
+typedef int (*nlc_encode_fn)(void *ctx, uint32_t seq, void *buf, size_t len);
 
 /* Receives one reply message: 0 to go on, a negative errno to record an error. */
-typedef int (*nl_msg_fn)(void *ctx, const struct nlmsghdr *nlh);
+typedef int (*nlc_msg_fn)(void *ctx, const struct nlmsghdr *nlh);
 
-enum nl_op_state {
-	NL_OP_QUEUED = 0, /* not sent yet (or waiting to be re-sent) */
-	NL_OP_SENT,       /* waiting for its ACK */
-	NL_OP_DONE,       /* finished: see error */
+enum nlc_op_state {
+	NLC_OP_QUEUED = 0, /* not sent yet (or waiting to be re-sent) */
+	NLC_OP_SENT,       /* waiting for its ACK */
+	NLC_OP_DONE,       /* finished: see error */
 };
 
 /* One request of a batch. The caller fills the first block; the batch fills the results. */
-struct nl_op {
-	nl_encode_fn encode;
-	nl_msg_fn reply; /* optional: every non-ACK reply with this op's seq (NLM_F_ECHO echo,
-	                  * RTM_GET* answer), called before the ACK arrives */
-	void *ctx;       /* passed to encode and reply */
+struct nlc_op {
+	nlc_encode_fn encode;
+	nlc_msg_fn reply; /* optional: every non-ACK reply with this op's seq (NLM_F_ECHO echo,
+	                   * RTM_GET* answer), called before the ACK arrives */
+	void *ctx;        /* passed to encode and reply */
 
-	enum nl_op_state state; /* NL_OP_DONE for every op when nl_batch() returns */
-	int error;              /* 0, the kernel's error, encode's / reply's error, or:
-	                         *  -EMSGSIZE  encode said "does not fit" even into an empty buffer
-	                         *  -ENOBUFS   its ACK was lost to overruns on every try
-	                         *  -ETIMEDOUT no ACK within the socket's timeout */
-	struct nl_extack ext;   /* the kernel's extack for it (also on success: warnings) */
-	uint32_t seq;           /* seq of its last send */
-	unsigned int tries;     /* times it was sent */
+	enum nlc_op_state state; /* NLC_OP_DONE for every op when nlc_batch() returns */
+	int error;               /* 0, the kernel's error, encode's / reply's error, or:
+	                          *  -EMSGSIZE  encode said "does not fit" even into an empty buffer
+	                          *  -ENOBUFS   its ACK was lost to overruns on every try
+	                          *  -ETIMEDOUT no ACK within the socket's timeout */
+	struct nlc_extack ext;   /* the kernel's extack for it (also on success: warnings) */
+	uint32_t seq;            /* seq of its last send */
+	unsigned int tries;      /* times it was sent */
 };
 
 /* Receive-buffer bytes one request's replies may take in the kernel's accounting (skb
  * truesize): an ACK, or an error carrying the request back; an echo (~1 KB of message in a
  * ~4 KB skb) plus its ACK. */
-#define NL_REPLY_COST_ACK  2048
-#define NL_REPLY_COST_ECHO 8192
-#define NL_SEND_CHUNK      32768 /* bytes of requests per sendmsg */
+#define NLC_REPLY_COST_ACK  2048
+#define NLC_REPLY_COST_ECHO 8192
+#define NLC_SEND_CHUNK      32768 /* bytes of requests per sendmsg */
 
-struct nl_batch_opts {
-	size_t reply_cost;        /* 0 = NL_REPLY_COST_ACK */
+struct nlc_batch_opts {
+	size_t reply_cost;        /* 0 = NLC_REPLY_COST_ACK */
 	unsigned int window;      /* most requests in flight; 0 = half the receive buffer / cost */
 	unsigned int max_retries; /* re-sends of a request whose ACK an overrun lost */
 };
 
 /*
- * Sends ops[0..n) as a pipelined batch: as many requests per sendmsg as fit in NL_SEND_CHUNK,
+ * Sends ops[0..n) as a pipelined batch: as many requests per sendmsg as fit in NLC_SEND_CHUNK,
  * never more than the window in flight, ACKs matched to requests by sequence number. On
  * ENOBUFS it reads what is still queued, halves the window, and re-queues the requests whose
  * ACK was lost (ahead of the rest, up to max_retries times each; then they fail with
  * -ENOBUFS). Ops must be independent of each other (no two on the same object): a re-sent op
- * may land after a later one. Every op ends in NL_OP_DONE with its own result.
+ * may land after a later one. Every op ends in NLC_OP_DONE with its own result.
  * Returns the number of failed ops (0 = all succeeded). o may be NULL.
  */
-int nl_batch(struct nl_sock *s, struct nl_op *ops, size_t n, const struct nl_batch_opts *o);
+int nlc_batch(struct nlc_sock *s, struct nlc_op *ops, size_t n, const struct nlc_batch_opts *o);
 
 /* ---- dumps ------------------------------------------------------------------------------- */
 
-struct nl_dump_req {
-	nl_encode_fn encode;      /* the dump request (the encoder sets NLM_F_DUMP) */
-	nl_msg_fn msg;            /* each message of the dump; a negative return stops delivery and
+struct nlc_dump_req {
+	nlc_encode_fn encode;     /* the dump request (the encoder sets NLM_F_DUMP) */
+	nlc_msg_fn msg;           /* each message of the dump; a negative return stops delivery and
 	                           * becomes the dump's result (the rest is read and dropped) */
 	void (*reset)(void *ctx); /* optional: the dump is being redone, forget what msg got */
 	void *ctx;
-	unsigned int max_tries; /* 0 = NL_DUMP_TRIES */
+	unsigned int max_tries; /* 0 = NLC_DUMP_TRIES */
 };
 
-#define NL_DUMP_TRIES 4
+#define NLC_DUMP_TRIES 4
 
 /*
  * Runs a dump to its end. When a message carries NLM_F_DUMP_INTR (the data changed during the
@@ -181,22 +182,22 @@ struct nl_dump_req {
  * redone, up to max_tries times; then -EINTR. A kernel error (NLMSG_ERROR, or NLMSG_DONE with
  * an error) is returned with its extack in ext (may be NULL). Returns 0 or a negative errno.
  */
-int nl_dump(struct nl_sock *s, const struct nl_dump_req *d, struct nl_extack *ext);
+int nlc_dump(struct nlc_sock *s, const struct nlc_dump_req *d, struct nlc_extack *ext);
 
 /* ---- tc operations (tc_ops.c, on top of tc.h) -------------------------------------------- */
 
 /* Creates the clsact qdisc on a device; an existing clsact is success. When another qdisc holds
  * the ingress slot (e.g. "ingress"), -EEXIST with the reason in ext. */
-int nl_tc_ensure_clsact(struct nl_sock *s, uint32_t ifindex, struct nl_extack *ext);
+int nlc_tc_ensure_clsact(struct nlc_sock *s, uint32_t ifindex, struct nlc_extack *ext);
 
 /* The outcome for one rule of a tc batch. */
-struct nl_tc_result {
-	int error;            /* 0 or a negative errno (kernel, encoder, transport) */
-	struct nl_extack ext; /* kernel's extack; for encoder errors / mismatches our reason */
-	bool echoed;          /* replace: the kernel echoed the installed rule */
-	bool mismatch;        /* replace: the echo decodes to something other than the request
-	                       * (handle / prio the kernel picked for 0 are not a mismatch) */
-	struct tc_id id;      /* replace: the id as installed (with the kernel's handle / prio) */
+struct nlc_tc_result {
+	int error;             /* 0 or a negative errno (kernel, encoder, transport) */
+	struct nlc_extack ext; /* kernel's extack; for encoder errors / mismatches our reason */
+	bool echoed;           /* replace: the kernel echoed the installed rule */
+	bool mismatch;         /* replace: the echo decodes to something other than the request
+	                        * (handle / prio the kernel picked for 0 are not a mismatch) */
+	struct tc_id id;       /* replace: the id as installed (with the kernel's handle / prio) */
 	struct tc_rule_state state; /* replace / get: what the kernel reports (in_hw, stats) */
 };
 
@@ -206,22 +207,23 @@ struct nl_tc_result {
  * answer per rule. o may be NULL (the right reply cost is chosen). Return the number of failed
  * rules: errors, and for replace also mismatches.
  */
-int nl_tc_replace_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
-                        struct nl_tc_result *res, struct tc_rule *out,
-                        const struct nl_batch_opts *o);
-int nl_tc_delete_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
-                       struct nl_tc_result *res, const struct nl_batch_opts *o);
-int nl_tc_get_batch(struct nl_sock *s, const struct tc_id *ids, size_t n, struct nl_tc_result *res,
-                    struct tc_rule *out, const struct nl_batch_opts *o);
+int nlc_tc_replace_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                         struct nlc_tc_result *res, struct tc_rule *out,
+                         const struct nlc_batch_opts *o);
+int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                        struct nlc_tc_result *res, const struct nlc_batch_opts *o);
+int nlc_tc_get_batch(struct nlc_sock *s, const struct tc_id *ids, size_t n,
+                     struct nlc_tc_result *res, struct tc_rule *out,
+                     const struct nlc_batch_opts *o);
 
 /* Single-rule forms: return res->error, or -EILSEQ for a replace whose echo mismatched. */
-int nl_tc_replace(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res);
-int nl_tc_delete(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res);
-int nl_tc_get(struct nl_sock *s, const struct tc_id *id, struct tc_rule *out,
-              struct nl_tc_result *res);
+int nlc_tc_replace(struct nlc_sock *s, const struct tc_rule *r, struct nlc_tc_result *res);
+int nlc_tc_delete(struct nlc_sock *s, const struct tc_rule *r, struct nlc_tc_result *res);
+int nlc_tc_get(struct nlc_sock *s, const struct tc_id *id, struct tc_rule *out,
+               struct nlc_tc_result *res);
 
 /* Callbacks of a device's filter dump. */
-struct nl_tc_dump_cb {
+struct nlc_tc_dump_cb {
 	int (*rule)(void *ctx, const struct tc_rule *r); /* each flower filter; < 0 stops */
 	/* optional: a filter tc_decode() did not take: err is -ENOENT (not flower) or -EINVAL
 	 * (undecodable), why its reason. Without it such filters are skipped (and counted). */
@@ -231,13 +233,13 @@ struct nl_tc_dump_cb {
 	void *ctx;
 };
 
-struct nl_tc_dump_stats {
+struct nlc_tc_dump_stats {
 	unsigned int rules;   /* flower filters delivered */
 	unsigned int skipped; /* filters passed to other() or skipped */
 };
 
 /* Dumps every filter of the device's clsact ingress and egress, all chains. st may be NULL. */
-int nl_tc_dump(struct nl_sock *s, uint32_t ifindex, const struct nl_tc_dump_cb *cb,
-               struct nl_tc_dump_stats *st, struct nl_extack *ext);
+int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
+                struct nlc_tc_dump_stats *st, struct nlc_extack *ext);
 
 #endif

@@ -24,10 +24,10 @@
 /* Netlink replies for big batches: a buffer wide enough to keep many requests in flight. */
 #define CLI_RCVBUF (8u << 20)
 
-static int open_rtnl(const char *cmd, struct nl_sock **s)
+static int open_rtnl(const char *cmd, struct nlc_sock **s)
 {
-	struct nl_sock_opts o = {.rcvbuf = CLI_RCVBUF};
-	int ret = nl_open(s, NETLINK_ROUTE, &o);
+	struct nlc_sock_opts o = {.rcvbuf = CLI_RCVBUF};
+	int ret = nlc_open(s, NETLINK_ROUTE, &o);
 
 	if (ret < 0)
 		fprintf(stderr, "%s: cannot open rtnetlink: %s\n", cmd, strerror(-ret));
@@ -75,7 +75,7 @@ int cmd_apply(int argc, char **argv)
 	struct cli_plan *cp = calloc(1, sizeof(*cp));
 	uint32_t devs[CLI_MAX_DEVICES];
 	struct install_report rep;
-	struct nl_sock *s = NULL;
+	struct nlc_sock *s = NULL;
 	char err[512];
 	size_t n_devs;
 	long removed;
@@ -108,7 +108,7 @@ int cmd_apply(int argc, char **argv)
 	rc = 0;
 out:
 	if (s)
-		nl_close(s);
+		nlc_close(s);
 	cli_plan_free(cp);
 	free(cp);
 	return rc < 0 ? 0 : rc;
@@ -117,7 +117,7 @@ out:
 int cmd_flush(int argc, char **argv)
 {
 	uint32_t devs[CLI_MAX_DEVICES];
-	struct nl_sock *s;
+	struct nlc_sock *s;
 	size_t n = 0;
 	char err[512];
 	long removed;
@@ -139,7 +139,7 @@ int cmd_flush(int argc, char **argv)
 	if (open_rtnl("flush", &s) < 0)
 		return 1;
 	removed = flush_owned(s, devs, n, err, sizeof(err));
-	nl_close(s);
+	nlc_close(s);
 	if (removed < 0) {
 		fprintf(stderr, "flush: %s\n", err);
 		return 1;

@@ -61,7 +61,7 @@ void install_mark_plan(struct plan *p)
 	}
 }
 
-static void describe_failure(const struct tc_rule *r, const struct nl_tc_result *res,
+static void describe_failure(const struct tc_rule *r, const struct nlc_tc_result *res,
                              tc_ifname_fn ifname, void *ctx, char *out, size_t len)
 {
 	char line[1024];
@@ -77,11 +77,11 @@ static void describe_failure(const struct tc_rule *r, const struct nl_tc_result 
 }
 
 /* Removes rules installed by a failed batch (their ids carry the kernel's handles). */
-static void roll_back(struct nl_sock *s, const struct tc_rule *rules,
-                      const struct nl_tc_result *res, size_t n)
+static void roll_back(struct nlc_sock *s, const struct tc_rule *rules,
+                      const struct nlc_tc_result *res, size_t n)
 {
 	struct tc_rule *undo = calloc(n ? n : 1, sizeof(*undo));
-	struct nl_tc_result *ures = calloc(n ? n : 1, sizeof(*ures));
+	struct nlc_tc_result *ures = calloc(n ? n : 1, sizeof(*ures));
 	size_t k = 0;
 
 	if (undo && ures) {
@@ -92,17 +92,17 @@ static void roll_back(struct nl_sock *s, const struct tc_rule *rules,
 			undo[k].id = res[i].id;
 			k++;
 		}
-		nl_tc_delete_batch(s, undo, k, ures, NULL);
+		nlc_tc_delete_batch(s, undo, k, ures, NULL);
 	}
 	free(undo);
 	free(ures);
 }
 
-int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, void *ctx,
+int install_plan(struct nlc_sock *s, const struct plan *p, tc_ifname_fn ifname, void *ctx,
                  struct install_report *rep)
 {
 	struct tc_rule *rules = NULL;
-	struct nl_tc_result *res = NULL;
+	struct nlc_tc_result *res = NULL;
 	size_t n = 0, k = 0;
 	int ret = 0;
 
@@ -125,14 +125,14 @@ int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, v
 
 	/* One clsact per device, in the order devices first appear. */
 	for (size_t i = 0; i < n; i++) {
-		struct nl_extack ext;
+		struct nlc_extack ext;
 		bool seen = false;
 
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = rules[j].id.ifindex == rules[i].id.ifindex;
 		if (seen)
 			continue;
-		ret = nl_tc_ensure_clsact(s, rules[i].id.ifindex, &ext);
+		ret = nlc_tc_ensure_clsact(s, rules[i].id.ifindex, &ext);
 		if (ret < 0) {
 			char name[IFNAMSIZ];
 			const char *dev = ifname ? ifname(ctx, rules[i].id.ifindex, name) : NULL;
@@ -144,7 +144,7 @@ int install_plan(struct nl_sock *s, const struct plan *p, tc_ifname_fn ifname, v
 		rep->devices++;
 	}
 
-	if (nl_tc_replace_batch(s, rules, n, res, NULL, NULL) == 0) {
+	if (nlc_tc_replace_batch(s, rules, n, res, NULL, NULL) == 0) {
 		rep->installed = n;
 		goto out;
 	}
@@ -199,15 +199,15 @@ static void forget_hook(void *ctx, enum tc_hook hook)
 	o->n = k;
 }
 
-static long flush_device(struct nl_sock *s, uint32_t ifindex, char *err, size_t errlen)
+static long flush_device(struct nlc_sock *s, uint32_t ifindex, char *err, size_t errlen)
 {
 	struct owned o = {0};
-	struct nl_tc_dump_cb cb = {.rule = collect_owned, .reset = forget_hook, .ctx = &o};
-	struct nl_tc_result *res = NULL;
-	struct nl_extack ext;
+	struct nlc_tc_dump_cb cb = {.rule = collect_owned, .reset = forget_hook, .ctx = &o};
+	struct nlc_tc_result *res = NULL;
+	struct nlc_extack ext;
 	long ret;
 
-	ret = nl_tc_dump(s, ifindex, &cb, NULL, &ext);
+	ret = nlc_tc_dump(s, ifindex, &cb, NULL, &ext);
 	if (ret < 0 || o.error) {
 		ret = ret < 0 ? ret : o.error;
 		snprintf(err, errlen, "cannot list the filters of ifindex %u: %s%s%s", ifindex,
@@ -221,7 +221,7 @@ static long flush_device(struct nl_sock *s, uint32_t ifindex, char *err, size_t 
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (nl_tc_delete_batch(s, o.v, o.n, res, NULL) != 0) {
+	if (nlc_tc_delete_batch(s, o.v, o.n, res, NULL) != 0) {
 		for (size_t i = 0; i < o.n; i++) {
 			/* A filter already gone (its chain went with an earlier one) is fine. */
 			if (res[i].error && res[i].error != -ENOENT) {
@@ -241,7 +241,7 @@ out:
 	return ret;
 }
 
-long flush_owned(struct nl_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen)
+long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen)
 {
 	struct if_nameindex *all = NULL;
 	long total = 0;

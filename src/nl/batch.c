@@ -18,8 +18,8 @@
 #define NO_OP ((size_t)-1)
 
 struct batch {
-	struct nl_sock *s;
-	struct nl_op *ops;
+	struct nlc_sock *s;
+	struct nlc_op *ops;
 	size_t n;
 	unsigned int window;
 	unsigned int max_retries;
@@ -66,23 +66,23 @@ static int seq_add(struct batch *b, size_t i)
 }
 
 /* The in-flight op that sent seq base + k, or NULL. */
-static struct nl_op *seq_find(struct batch *b, size_t k)
+static struct nlc_op *seq_find(struct batch *b, size_t k)
 {
-	struct nl_op *op;
+	struct nlc_op *op;
 
 	if (k >= b->nseq || b->seq_op[k] == NO_OP)
 		return NULL;
 	op = &b->ops[b->seq_op[k]];
-	if (op->state != NL_OP_SENT || op->seq != b->base + (uint32_t)k)
+	if (op->state != NLC_OP_SENT || op->seq != b->base + (uint32_t)k)
 		return NULL;
 	return op;
 }
 
-static void finish(struct batch *b, struct nl_op *op, int error)
+static void finish(struct batch *b, struct nlc_op *op, int error)
 {
-	if (op->state == NL_OP_SENT)
+	if (op->state == NLC_OP_SENT)
 		b->inflight--;
-	op->state = NL_OP_DONE;
+	op->state = NLC_OP_DONE;
 	if (error)
 		op->error = error;
 }
@@ -90,13 +90,13 @@ static void finish(struct batch *b, struct nl_op *op, int error)
 /* Fills one datagram with queued requests (within the window) and sends it. */
 static void send_some(struct batch *b)
 {
-	struct nl_sock *s = b->s;
+	struct nlc_sock *s = b->s;
 	size_t off = 0, first = b->nseq, k;
 	unsigned int count = 0;
 	int err;
 
 	while (b->qlen && b->inflight < b->window) {
-		struct nl_op *op = &b->ops[b->q[b->qhead]];
+		struct nlc_op *op = &b->ops[b->q[b->qhead]];
 		uint32_t seq = b->base + (uint32_t)b->nseq;
 		size_t room = sizeof(s->sbuf) - off;
 		int len = op->encode(op->ctx, seq, s->sbuf + off, room);
@@ -112,7 +112,7 @@ static void send_some(struct batch *b)
 			finish(b, op, len);
 			continue;
 		}
-		err = nl_stamp(s->sbuf + off, len, room, seq, NLM_F_ACK);
+		err = nlc_stamp(s->sbuf + off, len, room, seq, NLM_F_ACK);
 		if (!err)
 			err = seq_add(b, (size_t)(op - b->ops));
 		if (err) {
@@ -122,7 +122,7 @@ static void send_some(struct batch *b)
 		memset(s->sbuf + off + len, 0, NLMSG_ALIGN(len) - (size_t)len);
 		off += NLMSG_ALIGN(len);
 		op->seq = seq;
-		op->state = NL_OP_SENT;
+		op->state = NLC_OP_SENT;
 		op->tries++;
 		op->error = 0;
 		memset(&op->ext, 0, sizeof(op->ext));
@@ -131,10 +131,10 @@ static void send_some(struct batch *b)
 	}
 	if (!count)
 		return;
-	err = nl_send_raw(s, s->sbuf, off);
+	err = nlc_send_raw(s, s->sbuf, off);
 	if (err) {
 		for (k = first; k < b->nseq; k++) {
-			struct nl_op *op = seq_find(b, k);
+			struct nlc_op *op = seq_find(b, k);
 
 			if (op)
 				finish(b, op, err);
@@ -146,7 +146,7 @@ static void send_some(struct batch *b)
 
 static void handle(struct batch *b, const struct nlmsghdr *nlh)
 {
-	struct nl_op *op = seq_find(b, nlh->nlmsg_seq - b->base);
+	struct nlc_op *op = seq_find(b, nlh->nlmsg_seq - b->base);
 	int err;
 
 	if (!op) {
@@ -155,7 +155,7 @@ static void handle(struct batch *b, const struct nlmsghdr *nlh)
 	}
 	switch (nlh->nlmsg_type) {
 	case NLMSG_ERROR:
-		err = nl_msg_error(nlh, &op->ext);
+		err = nlc_msg_error(nlh, &op->ext);
 		/* A kernel error wins; an ACK keeps an error reply() reported. */
 		finish(b, op, err);
 		break;
@@ -192,12 +192,12 @@ static void lost(struct batch *b, int error)
 	while (b->seq_lo < b->nseq && !seq_find(b, b->seq_lo))
 		b->seq_lo++;
 	for (k = b->nseq; k-- > b->seq_lo;) {
-		struct nl_op *op = seq_find(b, k);
+		struct nlc_op *op = seq_find(b, k);
 
 		if (!op)
 			continue;
 		if (error == -ENOBUFS && op->tries <= b->max_retries) {
-			op->state = NL_OP_QUEUED;
+			op->state = NLC_OP_QUEUED;
 			b->inflight--;
 			q_push_front(b, (size_t)(op - b->ops));
 			b->s->stats.retries++;
@@ -216,7 +216,7 @@ static int overrun(struct batch *b)
 	ssize_t n;
 
 	for (;;) {
-		n = nl_recv_raw(b->s, false);
+		n = nlc_recv_raw(b->s, false);
 		if (n >= 0)
 			dispatch(b, (size_t)n);
 		else if (n != -ENOBUFS)
@@ -233,7 +233,7 @@ static int recv_some(struct batch *b)
 	bool wait = true;
 
 	while (b->inflight) {
-		ssize_t n = nl_recv_raw(b->s, wait);
+		ssize_t n = nlc_recv_raw(b->s, wait);
 
 		if (n == -EAGAIN && !wait)
 			return 0;
@@ -258,9 +258,9 @@ static void fail_all(struct batch *b, int error)
 		finish(b, &b->ops[q_pop(b)], error);
 }
 
-int nl_batch(struct nl_sock *s, struct nl_op *ops, size_t n, const struct nl_batch_opts *o)
+int nlc_batch(struct nlc_sock *s, struct nlc_op *ops, size_t n, const struct nlc_batch_opts *o)
 {
-	static const struct nl_batch_opts defaults;
+	static const struct nlc_batch_opts defaults;
 	struct batch b = {.s = s, .ops = ops, .n = n, .base = s->seq};
 	size_t cost, i;
 	int failed = 0, err = 0;
@@ -268,7 +268,7 @@ int nl_batch(struct nl_sock *s, struct nl_op *ops, size_t n, const struct nl_bat
 	if (!o)
 		o = &defaults;
 	for (i = 0; i < n; i++) {
-		ops[i].state = NL_OP_QUEUED;
+		ops[i].state = NLC_OP_QUEUED;
 		ops[i].error = 0;
 		memset(&ops[i].ext, 0, sizeof(ops[i].ext));
 		ops[i].seq = 0;
@@ -277,7 +277,7 @@ int nl_batch(struct nl_sock *s, struct nl_op *ops, size_t n, const struct nl_bat
 	if (!n)
 		return 0;
 
-	cost = o->reply_cost ? o->reply_cost : NL_REPLY_COST_ACK;
+	cost = o->reply_cost ? o->reply_cost : NLC_REPLY_COST_ACK;
 	b.window = o->window ? o->window : (unsigned int)(s->rcvbuf / 2 / cost);
 	if (!b.window)
 		b.window = 1;

@@ -17,8 +17,8 @@ struct dump_run {
 	int error; /* kernel's or msg()'s */
 };
 
-static void dump_msg(struct nl_sock *s, const struct nl_dump_req *d, struct dump_run *r,
-                     const struct nlmsghdr *nlh, struct nl_extack *ext)
+static void dump_msg(struct nlc_sock *s, const struct nlc_dump_req *d, struct dump_run *r,
+                     const struct nlmsghdr *nlh, struct nlc_extack *ext)
 {
 	int err;
 
@@ -31,7 +31,7 @@ static void dump_msg(struct nl_sock *s, const struct nl_dump_req *d, struct dump
 	switch (nlh->nlmsg_type) {
 	case NLMSG_DONE:
 	case NLMSG_ERROR:
-		err = nl_msg_error(nlh, ext);
+		err = nlc_msg_error(nlh, ext);
 		r->done = true;
 		if (err && !r->error)
 			r->error = err;
@@ -52,8 +52,8 @@ static void dump_msg(struct nl_sock *s, const struct nl_dump_req *d, struct dump
 }
 
 /* One pass: sends the request and reads to the end of the dump. */
-static int dump_once(struct nl_sock *s, const struct nl_dump_req *d, struct dump_run *r,
-                     struct nl_extack *ext)
+static int dump_once(struct nlc_sock *s, const struct nlc_dump_req *d, struct dump_run *r,
+                     struct nlc_extack *ext)
 {
 	int len, err;
 
@@ -63,15 +63,15 @@ static int dump_once(struct nl_sock *s, const struct nl_dump_req *d, struct dump
 		return -EMSGSIZE;
 	if (len < 0)
 		return len;
-	err = nl_stamp(s->sbuf, len, sizeof(s->sbuf), r->seq, 0);
+	err = nlc_stamp(s->sbuf, len, sizeof(s->sbuf), r->seq, 0);
 	if (!err)
-		err = nl_send_raw(s, s->sbuf, (size_t)len);
+		err = nlc_send_raw(s, s->sbuf, (size_t)len);
 	if (err)
 		return err;
 	s->stats.requests++;
 
 	while (!r->done) {
-		ssize_t n = nl_recv_raw(s, true);
+		ssize_t n = nlc_recv_raw(s, true);
 		const struct nlmsghdr *nlh = (const void *)s->rbuf;
 		int rem;
 
@@ -92,10 +92,10 @@ static int dump_once(struct nl_sock *s, const struct nl_dump_req *d, struct dump
 	return 0;
 }
 
-int nl_dump(struct nl_sock *s, const struct nl_dump_req *d, struct nl_extack *ext)
+int nlc_dump(struct nlc_sock *s, const struct nlc_dump_req *d, struct nlc_extack *ext)
 {
-	unsigned int tries = d->max_tries ? d->max_tries : NL_DUMP_TRIES, t;
-	struct nl_extack scratch;
+	unsigned int tries = d->max_tries ? d->max_tries : NLC_DUMP_TRIES, t;
+	struct nlc_extack scratch;
 	int err;
 
 	if (!ext)

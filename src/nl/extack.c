@@ -10,7 +10,7 @@
 
 static int extack_attr(const struct nlattr *a, void *data)
 {
-	struct nl_extack *ext = data;
+	struct nlc_extack *ext = data;
 	uint16_t len = mnl_attr_get_payload_len(a);
 
 	switch (mnl_attr_get_type(a)) {
@@ -34,7 +34,7 @@ static int extack_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_msg_error(const struct nlmsghdr *nlh, struct nl_extack *ext)
+int nlc_msg_error(const struct nlmsghdr *nlh, struct nlc_extack *ext)
 {
 	size_t payload = nlh->nlmsg_len >= NLMSG_HDRLEN ? nlh->nlmsg_len - NLMSG_HDRLEN : 0;
 	size_t tlv_off;

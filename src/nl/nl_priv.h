@@ -7,35 +7,35 @@
 
 #include "nft-tc-offload/nl.h"
 
-#define NL_RECV_BUF 65536 /* a kernel datagram is at most 32 KB (dump skbs) */
+#define NLC_RECV_BUF 65536 /* a kernel datagram is at most 32 KB (dump skbs) */
 
 struct mnl_socket;
 
-struct nl_sock {
-	const struct nl_transport *tr;
+struct nlc_sock {
+	const struct nlc_transport *tr;
 	void *tr_ctx;
 	struct mnl_socket *mnl; /* NULL on a custom transport */
 	uint32_t portid;
 	uint32_t seq; /* next sequence number */
 	size_t rcvbuf;
-	struct nl_features feat;
-	struct nl_stats stats;
-	uint8_t sbuf[NL_SEND_CHUNK];
-	uint8_t rbuf[NL_RECV_BUF];
+	struct nlc_features feat;
+	struct nlc_stats stats;
+	uint8_t sbuf[NLC_SEND_CHUNK];
+	uint8_t rbuf[NLC_RECV_BUF];
 };
 
 /* Sends one datagram; counts it. */
-int nl_send_raw(struct nl_sock *s, const void *buf, size_t len);
+int nlc_send_raw(struct nlc_sock *s, const void *buf, size_t len);
 
 /* Receives one datagram into s->rbuf; counts it (and overruns). Returns its length or -errno. */
-ssize_t nl_recv_raw(struct nl_sock *s, bool wait);
+ssize_t nlc_recv_raw(struct nlc_sock *s, bool wait);
 
 /* Stamps a freshly encoded request: checks its length against what encode returned, sets seq
  * and NLM_F_REQUEST plus the extra flags. Returns 0 or -EPROTO for a broken encoder result. */
-int nl_stamp(void *buf, int len, size_t room, uint32_t seq, uint16_t flags);
+int nlc_stamp(void *buf, int len, size_t room, uint32_t seq, uint16_t flags);
 
 /* A request that is a struct tcmsg plus an optional TCA_KIND (qdisc.c). */
-struct nl_tcmsg_req {
+struct nlc_tcmsg_req {
 	uint16_t type;
 	uint16_t flags; /* besides NLM_F_REQUEST */
 	uint32_t ifindex;
@@ -44,7 +44,7 @@ struct nl_tcmsg_req {
 	const char *kind; /* TCA_KIND, or NULL */
 };
 
-/* nl_encode_fn for a struct nl_tcmsg_req (ctx points to one). */
-int nl_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len);
+/* nlc_encode_fn for a struct nlc_tcmsg_req (ctx points to one). */
+int nlc_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len);
 
 #endif

@@ -10,9 +10,9 @@
 
 #include "nl_priv.h"
 
-int nl_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len)
+int nlc_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 {
-	const struct nl_tcmsg_req *q = ctx;
+	const struct nlc_tcmsg_req *q = ctx;
 	struct nlmsghdr *nlh;
 	struct tcmsg *tcm;
 
@@ -32,19 +32,19 @@ int nl_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 	return (int)nlh->nlmsg_len;
 }
 
-static int run_one(struct nl_sock *s, const struct nl_tcmsg_req *q, struct nl_extack *ext)
+static int run_one(struct nlc_sock *s, const struct nlc_tcmsg_req *q, struct nlc_extack *ext)
 {
-	struct nl_op op = {.encode = nl_tcmsg_encode, .ctx = (void *)q};
+	struct nlc_op op = {.encode = nlc_tcmsg_encode, .ctx = (void *)q};
 
-	nl_batch(s, &op, 1, NULL);
+	nlc_batch(s, &op, 1, NULL);
 	if (ext)
 		*ext = op.ext;
 	return op.error;
 }
 
-int nl_tc_ensure_clsact(struct nl_sock *s, uint32_t ifindex, struct nl_extack *ext)
+int nlc_tc_ensure_clsact(struct nlc_sock *s, uint32_t ifindex, struct nlc_extack *ext)
 {
-	struct nl_tcmsg_req q = {
+	struct nlc_tcmsg_req q = {
 	    .type = RTM_NEWQDISC,
 	    .flags = NLM_F_CREATE | NLM_F_EXCL,
 	    .ifindex = ifindex,

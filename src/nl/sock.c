@@ -52,14 +52,14 @@ static ssize_t mnl_recv(void *ctx, void *buf, size_t len, bool wait)
 	}
 }
 
-static const struct nl_transport mnl_transport = {
+static const struct nlc_transport mnl_transport = {
     .send = mnl_send,
     .recv = mnl_recv,
 };
 
-static struct nl_sock *sock_new(void)
+static struct nlc_sock *sock_new(void)
 {
-	struct nl_sock *s = calloc(1, sizeof(*s));
+	struct nlc_sock *s = calloc(1, sizeof(*s));
 
 	if (s)
 		s->seq = (uint32_t)time(NULL); /* like iproute2: distinct across restarts */
@@ -78,7 +78,7 @@ static int set_timeout(int fd, int timeout_ms)
 	struct timeval tv = {0};
 
 	if (timeout_ms == 0)
-		timeout_ms = NL_DEFAULT_TIMEOUT_MS;
+		timeout_ms = NLC_DEFAULT_TIMEOUT_MS;
 	if (timeout_ms > 0) {
 		tv.tv_sec = timeout_ms / 1000;
 		tv.tv_usec = (timeout_ms % 1000) * 1000;
@@ -88,7 +88,7 @@ static int set_timeout(int fd, int timeout_ms)
 	return 0;
 }
 
-static int read_rcvbuf(struct nl_sock *s)
+static int read_rcvbuf(struct nlc_sock *s)
 {
 	int val = 0;
 	socklen_t len = sizeof(val);
@@ -99,10 +99,10 @@ static int read_rcvbuf(struct nl_sock *s)
 	return 0;
 }
 
-int nl_open(struct nl_sock **sp, int bus, const struct nl_sock_opts *o)
+int nlc_open(struct nlc_sock **sp, int bus, const struct nlc_sock_opts *o)
 {
-	static const struct nl_sock_opts defaults;
-	struct nl_sock *s;
+	static const struct nlc_sock_opts defaults;
+	struct nlc_sock *s;
 	int err;
 
 	*sp = NULL;
@@ -130,19 +130,20 @@ int nl_open(struct nl_sock **sp, int bus, const struct nl_sock_opts *o)
 	err = set_timeout(mnl_socket_get_fd(s->mnl), o->timeout_ms);
 	if (err)
 		goto fail;
-	err = o->rcvbuf ? nl_set_rcvbuf(s, o->rcvbuf) : read_rcvbuf(s);
+	err = o->rcvbuf ? nlc_set_rcvbuf(s, o->rcvbuf) : read_rcvbuf(s);
 	if (err)
 		goto fail;
 	*sp = s;
 	return 0;
 fail:
-	nl_close(s);
+	nlc_close(s);
 	return err;
 }
 
-int nl_open_transport(struct nl_sock **sp, const struct nl_transport *t, void *ctx, size_t rcvbuf)
+int nlc_open_transport(struct nlc_sock **sp, const struct nlc_transport *t, void *ctx,
+                       size_t rcvbuf)
 {
-	struct nl_sock *s;
+	struct nlc_sock *s;
 
 	*sp = NULL;
 	if (!t || !t->send || !t->recv)
@@ -157,7 +158,7 @@ int nl_open_transport(struct nl_sock **sp, const struct nl_transport *t, void *c
 	return 0;
 }
 
-void nl_close(struct nl_sock *s)
+void nlc_close(struct nlc_sock *s)
 {
 	if (!s)
 		return;
@@ -166,7 +167,7 @@ void nl_close(struct nl_sock *s)
 	free(s);
 }
 
-int nl_set_rcvbuf(struct nl_sock *s, size_t bytes)
+int nlc_set_rcvbuf(struct nlc_sock *s, size_t bytes)
 {
 	int fd, val;
 
@@ -182,32 +183,32 @@ int nl_set_rcvbuf(struct nl_sock *s, size_t bytes)
 	return read_rcvbuf(s);
 }
 
-size_t nl_rcvbuf(const struct nl_sock *s)
+size_t nlc_rcvbuf(const struct nlc_sock *s)
 {
 	return s->rcvbuf;
 }
 
-int nl_fd(const struct nl_sock *s)
+int nlc_fd(const struct nlc_sock *s)
 {
 	return s->mnl ? mnl_socket_get_fd(s->mnl) : -1;
 }
 
-uint32_t nl_portid(const struct nl_sock *s)
+uint32_t nlc_portid(const struct nlc_sock *s)
 {
 	return s->portid;
 }
 
-const struct nl_features *nl_features(const struct nl_sock *s)
+const struct nlc_features *nlc_features(const struct nlc_sock *s)
 {
 	return &s->feat;
 }
 
-const struct nl_stats *nl_stats(const struct nl_sock *s)
+const struct nlc_stats *nlc_stats(const struct nlc_sock *s)
 {
 	return &s->stats;
 }
 
-int nl_send_raw(struct nl_sock *s, const void *buf, size_t len)
+int nlc_send_raw(struct nlc_sock *s, const void *buf, size_t len)
 {
 	int err = s->tr->send(s->tr_ctx, buf, len);
 
@@ -216,7 +217,7 @@ int nl_send_raw(struct nl_sock *s, const void *buf, size_t len)
 	return err;
 }
 
-ssize_t nl_recv_raw(struct nl_sock *s, bool wait)
+ssize_t nlc_recv_raw(struct nlc_sock *s, bool wait)
 {
 	ssize_t n = s->tr->recv(s->tr_ctx, s->rbuf, sizeof(s->rbuf), wait);
 
@@ -227,7 +228,7 @@ ssize_t nl_recv_raw(struct nl_sock *s, bool wait)
 	return n;
 }
 
-int nl_stamp(void *buf, int len, size_t room, uint32_t seq, uint16_t flags)
+int nlc_stamp(void *buf, int len, size_t room, uint32_t seq, uint16_t flags)
 {
 	struct nlmsghdr *nlh = buf;
 

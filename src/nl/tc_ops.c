@@ -24,9 +24,9 @@ struct tc_op_ctx {
 	uint16_t flags;
 	const struct tc_rule *rule; /* replace / delete */
 	const struct tc_id *id;     /* get */
-	struct nl_tc_result *res;
+	struct nlc_tc_result *res;
 	struct tc_rule *out;
-	char why[NL_EXTACK_MSG_MAX]; /* encoder's or comparison's reason */
+	char why[NLC_EXTACK_MSG_MAX]; /* encoder's or comparison's reason */
 };
 
 static int tc_op_encode(void *ctx, uint32_t seq, void *buf, size_t len)
@@ -61,7 +61,7 @@ static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
 {
 	struct tc_op_ctx *c = ctx;
 	struct tc_rule got, want;
-	char why[NL_EXTACK_MSG_MAX] = "";
+	char why[NLC_EXTACK_MSG_MAX] = "";
 	int err;
 
 	if (nlh->nlmsg_type != RTM_NEWTFILTER)
@@ -95,13 +95,14 @@ static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-static int tc_run(struct nl_sock *s, enum tc_msg_op op, uint16_t flags, const struct tc_rule *rules,
-                  const struct tc_id *ids, size_t n, struct nl_tc_result *res, struct tc_rule *out,
-                  const struct nl_batch_opts *o, size_t cost)
+static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
+                  const struct tc_rule *rules, const struct tc_id *ids, size_t n,
+                  struct nlc_tc_result *res, struct tc_rule *out, const struct nlc_batch_opts *o,
+                  size_t cost)
 {
-	struct nl_batch_opts opts = {0};
+	struct nlc_batch_opts opts = {0};
 	struct tc_op_ctx *ctx;
-	struct nl_op *ops;
+	struct nlc_op *ops;
 	int failed = 0;
 	size_t i;
 
@@ -128,13 +129,13 @@ static int tc_run(struct nl_sock *s, enum tc_msg_op op, uint16_t flags, const st
 		    .out = out ? &out[i] : NULL,
 		};
 		res[i].id = rules ? rules[i].id : ids[i];
-		ops[i] = (struct nl_op){.encode = tc_op_encode, .ctx = &ctx[i]};
+		ops[i] = (struct nlc_op){.encode = tc_op_encode, .ctx = &ctx[i]};
 		if (op != TC_MSG_DELETE)
 			ops[i].reply = tc_op_reply;
 	}
-	nl_batch(s, ops, n, &opts);
+	nlc_batch(s, ops, n, &opts);
 	for (i = 0; i < n; i++) {
-		struct nl_tc_result *r = &res[i];
+		struct nlc_tc_result *r = &res[i];
 
 		r->error = ops[i].error;
 		r->ext = ops[i].ext;
@@ -151,78 +152,78 @@ out:
 	return failed;
 }
 
-int nl_tc_replace_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
-                        struct nl_tc_result *res, struct tc_rule *out,
-                        const struct nl_batch_opts *o)
+int nlc_tc_replace_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                         struct nlc_tc_result *res, struct tc_rule *out,
+                         const struct nlc_batch_opts *o)
 {
 	return tc_run(s, TC_MSG_REPLACE, NLM_F_ECHO, rules, NULL, n, res, out, o,
-	              NL_REPLY_COST_ECHO);
+	              NLC_REPLY_COST_ECHO);
 }
 
-int nl_tc_delete_batch(struct nl_sock *s, const struct tc_rule *rules, size_t n,
-                       struct nl_tc_result *res, const struct nl_batch_opts *o)
+int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                        struct nlc_tc_result *res, const struct nlc_batch_opts *o)
 {
-	return tc_run(s, TC_MSG_DELETE, 0, rules, NULL, n, res, NULL, o, NL_REPLY_COST_ACK);
+	return tc_run(s, TC_MSG_DELETE, 0, rules, NULL, n, res, NULL, o, NLC_REPLY_COST_ACK);
 }
 
-int nl_tc_get_batch(struct nl_sock *s, const struct tc_id *ids, size_t n, struct nl_tc_result *res,
-                    struct tc_rule *out, const struct nl_batch_opts *o)
+int nlc_tc_get_batch(struct nlc_sock *s, const struct tc_id *ids, size_t n,
+                     struct nlc_tc_result *res, struct tc_rule *out, const struct nlc_batch_opts *o)
 {
-	return tc_run(s, TC_MSG_GET, 0, NULL, ids, n, res, out, o, NL_REPLY_COST_ECHO);
+	return tc_run(s, TC_MSG_GET, 0, NULL, ids, n, res, out, o, NLC_REPLY_COST_ECHO);
 }
 
-static int single_result(const struct nl_tc_result *res)
+static int single_result(const struct nlc_tc_result *res)
 {
 	if (res->error)
 		return res->error;
 	return res->mismatch ? -EILSEQ : 0;
 }
 
-int nl_tc_replace(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res)
+int nlc_tc_replace(struct nlc_sock *s, const struct tc_rule *r, struct nlc_tc_result *res)
 {
-	struct nl_tc_result local;
+	struct nlc_tc_result local;
 
 	if (!res)
 		res = &local;
-	nl_tc_replace_batch(s, r, 1, res, NULL, NULL);
+	nlc_tc_replace_batch(s, r, 1, res, NULL, NULL);
 	return single_result(res);
 }
 
-int nl_tc_delete(struct nl_sock *s, const struct tc_rule *r, struct nl_tc_result *res)
+int nlc_tc_delete(struct nlc_sock *s, const struct tc_rule *r, struct nlc_tc_result *res)
 {
-	struct nl_tc_result local;
+	struct nlc_tc_result local;
 
 	if (!res)
 		res = &local;
-	nl_tc_delete_batch(s, r, 1, res, NULL);
+	nlc_tc_delete_batch(s, r, 1, res, NULL);
 	return single_result(res);
 }
 
-int nl_tc_get(struct nl_sock *s, const struct tc_id *id, struct tc_rule *out,
-              struct nl_tc_result *res)
+int nlc_tc_get(struct nlc_sock *s, const struct tc_id *id, struct tc_rule *out,
+               struct nlc_tc_result *res)
 {
-	struct nl_tc_result local;
+	struct nlc_tc_result local;
 
 	if (!res)
 		res = &local;
-	nl_tc_get_batch(s, id, 1, res, out, NULL);
+	nlc_tc_get_batch(s, id, 1, res, out, NULL);
 	return single_result(res);
 }
 
 /* ---- device dump ------------------------------------------------------------------------- */
 
 struct tc_dump_ctx {
-	struct nl_tcmsg_req req;
+	struct nlc_tcmsg_req req;
 	enum tc_hook hook;
-	const struct nl_tc_dump_cb *cb;
-	struct nl_tc_dump_stats st;
+	const struct nlc_tc_dump_cb *cb;
+	struct nlc_tc_dump_stats st;
 };
 
 static int tc_dump_msg(void *ctx, const struct nlmsghdr *nlh)
 {
 	struct tc_dump_ctx *d = ctx;
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
-	char why[NL_EXTACK_MSG_MAX] = "";
+	char why[NLC_EXTACK_MSG_MAX] = "";
 	struct tc_rule r;
 	int err;
 
@@ -246,13 +247,13 @@ static void tc_dump_reset(void *ctx)
 {
 	struct tc_dump_ctx *d = ctx;
 
-	d->st = (struct nl_tc_dump_stats){0};
+	d->st = (struct nlc_tc_dump_stats){0};
 	if (d->cb->reset)
 		d->cb->reset(d->cb->ctx, d->hook);
 }
 
-int nl_tc_dump(struct nl_sock *s, uint32_t ifindex, const struct nl_tc_dump_cb *cb,
-               struct nl_tc_dump_stats *st, struct nl_extack *ext)
+int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
+                struct nlc_tc_dump_stats *st, struct nlc_extack *ext)
 {
 	static const struct {
 		enum tc_hook hook;
@@ -262,7 +263,7 @@ int nl_tc_dump(struct nl_sock *s, uint32_t ifindex, const struct nl_tc_dump_cb *
 	int err;
 
 	if (st)
-		*st = (struct nl_tc_dump_stats){0};
+		*st = (struct nlc_tc_dump_stats){0};
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		struct tc_dump_ctx d = {
 		    .req = {.type = RTM_GETTFILTER,
@@ -272,15 +273,15 @@ int nl_tc_dump(struct nl_sock *s, uint32_t ifindex, const struct nl_tc_dump_cb *
 		    .hook = hooks[i].hook,
 		    .cb = cb,
 		};
-		struct nl_dump_req req = {
-		    .encode = nl_tcmsg_encode,
+		struct nlc_dump_req req = {
+		    .encode = nlc_tcmsg_encode,
 		    .msg = tc_dump_msg,
 		    .reset = tc_dump_reset,
 		    .ctx = &d,
 		};
 
-		/* nl_tcmsg_encode reads the request from the start of its context */
-		err = nl_dump(s, &req, ext);
+		/* nlc_tcmsg_encode reads the request from the start of its context */
+		err = nlc_dump(s, &req, ext);
 		if (st) {
 			st->rules += d.st.rules;
 			st->skipped += d.st.skipped;

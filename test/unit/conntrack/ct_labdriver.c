@@ -58,7 +58,7 @@ struct driver {
 	size_t n_devs;
 	bool install;
 	FILE *batch;
-	struct nl_sock *nl;
+	struct nlc_sock *nl;
 	struct nfct_handle *query; /* for ct_set_tcp_liberal */
 	struct ct_engine *engine;
 };
@@ -140,12 +140,12 @@ static int ensure_clsact(struct driver *drv, uint32_t ifindex)
 {
 	for (size_t i = 0; i < drv->n_devs; i++) {
 		struct dev *d = &drv->devs[i];
-		struct nl_extack ext;
+		struct nlc_extack ext;
 		int rc;
 
 		if (d->ifindex != ifindex || d->clsact)
 			continue;
-		rc = nl_tc_ensure_clsact(drv->nl, ifindex, &ext);
+		rc = nlc_tc_ensure_clsact(drv->nl, ifindex, &ext);
 		if (rc) {
 			printf("clsact: %s: %s %s\n", d->name, strerror(-rc), ext.msg);
 			return rc;
@@ -158,7 +158,7 @@ static int ensure_clsact(struct driver *drv, uint32_t ifindex)
 static int sink(void *ctx, const struct ct_op *op)
 {
 	struct driver *drv = ctx;
-	struct nl_tc_result res[2];
+	struct nlc_tc_result res[2];
 	char key[256], line[2048];
 	int failed;
 
@@ -178,7 +178,7 @@ static int sink(void *ctx, const struct ct_op *op)
 		    ensure_clsact(drv, op->rules[1].id.ifindex))
 			return -EIO;
 		memset(res, 0, sizeof(res));
-		failed = nl_tc_replace_batch(drv->nl, op->rules, 2, res, NULL, NULL);
+		failed = nlc_tc_replace_batch(drv->nl, op->rules, 2, res, NULL, NULL);
 		for (int d = 0; d < 2; d++)
 			printf("install: %s dir=%d %s %s%s%s\n", key, d,
 			       res[d].error ? "error" : "ok",
@@ -203,12 +203,12 @@ static int sink(void *ctx, const struct ct_op *op)
 
 		memset(res, 0, sizeof(res));
 		memset(out, 0, sizeof(out));
-		nl_tc_get_batch(drv->nl, ids, 2, res, out, NULL);
+		nlc_tc_get_batch(drv->nl, ids, 2, res, out, NULL);
 		printf("delete: %s orig_packets=%llu reply_packets=%llu\n", key,
 		       res[0].error ? 0ULL : (unsigned long long)res[0].state.packets,
 		       res[1].error ? 0ULL : (unsigned long long)res[1].state.packets);
 		memset(res, 0, sizeof(res));
-		failed = nl_tc_delete_batch(drv->nl, op->rules, 2, res, NULL);
+		failed = nlc_tc_delete_batch(drv->nl, op->rules, 2, res, NULL);
 		if (failed)
 			printf("delete-error: %s %s %s\n", key, strerror(-res[0].error),
 			       strerror(-res[1].error));
@@ -397,9 +397,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (drv.install) {
-		rc = nl_open(&drv.nl, NETLINK_ROUTE, NULL);
+		rc = nlc_open(&drv.nl, NETLINK_ROUTE, NULL);
 		if (rc) {
-			fprintf(stderr, "nl_open: %s\n", strerror(-rc));
+			fprintf(stderr, "nlc_open: %s\n", strerror(-rc));
 			return 1;
 		}
 		drv.query = nfct_open(CONNTRACK, 0);
@@ -472,7 +472,7 @@ int main(int argc, char **argv)
 	nfct_close(h);
 	ct_engine_free(drv.engine);
 	if (drv.nl)
-		nl_close(drv.nl);
+		nlc_close(drv.nl);
 	if (drv.query)
 		nfct_close(drv.query);
 	if (drv.batch)

@@ -258,7 +258,7 @@ static void reset(void *ctx, enum tc_hook hook)
 }
 
 static int report(const struct netstate_snapshot *s, const char *what, const struct tc_rule *v,
-                  const struct nl_tc_result *res, size_t n)
+                  const struct nlc_tc_result *res, size_t n)
 {
 	int failed = 0;
 
@@ -276,33 +276,33 @@ static int report(const struct netstate_snapshot *s, const char *what, const str
 static int apply(const struct netstate_snapshot *s, const struct ctfwd_input *in,
                  const struct ctfwd_result *res)
 {
-	struct nl_sock *sk;
+	struct nlc_sock *sk;
 	struct installed inst = {0};
 	struct ctfwd_diff d;
-	struct nl_tc_result *r;
+	struct nlc_tc_result *r;
 	int rc, failed = 0;
 
-	rc = nl_open(&sk, NETLINK_ROUTE, NULL);
+	rc = nlc_open(&sk, NETLINK_ROUTE, NULL);
 	if (rc) {
-		fprintf(stderr, "nl_open: %s\n", strerror(-rc));
+		fprintf(stderr, "nlc_open: %s\n", strerror(-rc));
 		return 1;
 	}
 	for (size_t i = 0; i < in->n_devices; i++) {
-		struct nl_tc_dump_cb cb = {.rule = collect, .reset = reset, .ctx = &inst};
-		struct nl_extack ext;
+		struct nlc_tc_dump_cb cb = {.rule = collect, .reset = reset, .ctx = &inst};
+		struct nlc_extack ext;
 
-		rc = nl_tc_dump(sk, in->devices[i].ifindex, &cb, NULL, &ext);
+		rc = nlc_tc_dump(sk, in->devices[i].ifindex, &cb, NULL, &ext);
 		if (rc) {
-			fprintf(stderr, "nl_tc_dump %u: %s %s\n", in->devices[i].ifindex,
+			fprintf(stderr, "nlc_tc_dump %u: %s %s\n", in->devices[i].ifindex,
 			        strerror(-rc), ext.msg);
-			nl_close(sk);
+			nlc_close(sk);
 			free(inst.v);
 			return 1;
 		}
 	}
 	rc = ctfwd_diff(inst.v, inst.n, res->rules, res->n_rules, &d);
 	if (rc) {
-		nl_close(sk);
+		nlc_close(sk);
 		free(inst.v);
 		return 1;
 	}
@@ -318,15 +318,15 @@ static int apply(const struct netstate_snapshot *s, const struct ctfwd_input *in
 		goto out;
 	}
 	if (d.n_del) {
-		nl_tc_delete_batch(sk, d.del, d.n_del, r, NULL);
+		nlc_tc_delete_batch(sk, d.del, d.n_del, r, NULL);
 		failed += report(s, "delete", d.del, r, d.n_del);
 	}
 	if (d.n_change) {
-		nl_tc_replace_batch(sk, d.change, d.n_change, r, NULL, NULL);
+		nlc_tc_replace_batch(sk, d.change, d.n_change, r, NULL, NULL);
 		failed += report(s, "change", d.change, r, d.n_change);
 	}
 	if (d.n_add) {
-		nl_tc_replace_batch(sk, d.add, d.n_add, r, NULL, NULL);
+		nlc_tc_replace_batch(sk, d.add, d.n_add, r, NULL, NULL);
 		failed += report(s, "add", d.add, r, d.n_add);
 	}
 	printf("apply: keep %zu change %zu add %zu delete %zu failed %d\n", d.n_keep, d.n_change,
@@ -335,7 +335,7 @@ static int apply(const struct netstate_snapshot *s, const struct ctfwd_input *in
 out:
 	ctfwd_diff_free(&d);
 	free(inst.v);
-	nl_close(sk);
+	nlc_close(sk);
 	return rc || failed ? 1 : 0;
 }
 

@@ -182,7 +182,7 @@ bool fk_ack_delivered(const struct fake_kernel *k, uint32_t seq)
 	return false;
 }
 
-const struct nl_transport fk_transport = {
+const struct nlc_transport fk_transport = {
     .send = fk_send,
     .recv = fk_recv,
 };

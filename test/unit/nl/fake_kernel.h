@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A fake netlink kernel behind struct nl_transport: every request message of a sent datagram
+ * A fake netlink kernel behind struct nlc_transport: every request message of a sent datagram
  * goes to a responder the test supplies, which queues reply datagrams (ACKs with extack,
  * echoes, dump parts). It can reverse the replies of a datagram, drop replies beyond a
  * receive-buffer capacity (then report ENOBUFS, like the kernel), and fail a send.
@@ -50,7 +50,7 @@ struct fake_kernel {
 	uint32_t delivered_ack_seq[FK_MAX_DGRAMS]; /* seqs of the ACKs the reader got */
 };
 
-extern const struct nl_transport fk_transport;
+extern const struct nlc_transport fk_transport;
 
 void fk_init(struct fake_kernel *k);
 void fk_free(struct fake_kernel *k);

@@ -17,9 +17,9 @@
 
 struct fixture {
 	struct fake_kernel *k;
-	struct nl_sock *s;
+	struct nlc_sock *s;
 	struct treq *t;
-	struct nl_op *ops;
+	struct nlc_op *ops;
 };
 
 static int setup(void **state)
@@ -29,13 +29,13 @@ static int setup(void **state)
 	f->k = malloc(sizeof(*f->k));
 	fk_init(f->k);
 	/* 200 KB of receive buffer: 50 ACKs, 12 echoes per window */
-	assert_int_equal(nl_open_transport(&f->s, &fk_transport, f->k, 200 * 1024), 0);
+	assert_int_equal(nlc_open_transport(&f->s, &fk_transport, f->k, 200 * 1024), 0);
 	f->t = calloc(N_OPS, sizeof(*f->t));
 	f->ops = calloc(N_OPS, sizeof(*f->ops));
 	for (int i = 0; i < N_OPS; i++) {
 		f->t[i].idx = i;
 		f->ops[i] =
-		    (struct nl_op){.encode = treq_encode, .reply = treq_reply, .ctx = &f->t[i]};
+		    (struct nlc_op){.encode = treq_encode, .reply = treq_reply, .ctx = &f->t[i]};
 	}
 	*state = f;
 	return 0;
@@ -45,7 +45,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nl_close(f->s);
+	nlc_close(f->s);
 	fk_free(f->k);
 	free(f->k);
 	free(f->t);
@@ -61,7 +61,7 @@ static void test_extack_parse(void **state)
 	uint8_t req_buf[256], buf[1024];
 	struct treq t = {.idx = 7, .extra = 40};
 	struct nlmsghdr *req = (void *)req_buf, *nlh = (void *)buf;
-	struct nl_extack ext;
+	struct nlc_extack ext;
 	char longmsg[400];
 
 	(void)state;
@@ -69,26 +69,26 @@ static void test_extack_parse(void **state)
 
 	/* capped, message and offset */
 	fk_build_ack(buf, sizeof(buf), req, -EINVAL, "Invalid thing", 36, true);
-	assert_int_equal(nl_msg_error(nlh, &ext), -EINVAL);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EINVAL);
 	assert_string_equal(ext.msg, "Invalid thing");
 	assert_int_equal(ext.off, 36);
 
 	/* not capped: the TLVs come after the whole request */
 	fk_build_ack(buf, sizeof(buf), req, -EOPNOTSUPP, "Not here", 0, false);
-	assert_int_equal(nl_msg_error(nlh, &ext), -EOPNOTSUPP);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EOPNOTSUPP);
 	assert_string_equal(ext.msg, "Not here");
 	assert_int_equal(ext.off, 0);
 
 	/* an ACK with a warning */
 	fk_build_ack(buf, sizeof(buf), req, 0, "just a warning", 0, true);
-	assert_int_equal(nl_msg_error(nlh, &ext), 0);
+	assert_int_equal(nlc_msg_error(nlh, &ext), 0);
 	assert_string_equal(ext.msg, "just a warning");
 
 	/* no TLVs: ext cleared */
 	strcpy(ext.msg, "stale");
 	ext.off = 9;
 	fk_build_ack(buf, sizeof(buf), req, -ENODEV, NULL, 0, false);
-	assert_int_equal(nl_msg_error(nlh, &ext), -ENODEV);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -ENODEV);
 	assert_string_equal(ext.msg, "");
 	assert_int_equal(ext.off, 0);
 
@@ -96,27 +96,27 @@ static void test_extack_parse(void **state)
 	memset(longmsg, 'x', sizeof(longmsg) - 1);
 	longmsg[sizeof(longmsg) - 1] = '\0';
 	fk_build_ack(buf, sizeof(buf), req, -EINVAL, longmsg, 0, true);
-	assert_int_equal(nl_msg_error(nlh, &ext), -EINVAL);
-	assert_int_equal(strlen(ext.msg), NL_EXTACK_MSG_MAX - 1);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EINVAL);
+	assert_int_equal(strlen(ext.msg), NLC_EXTACK_MSG_MAX - 1);
 
 	/* NLMSG_DONE with an error and extack, and an old-style empty one */
 	fk_build_done(buf, sizeof(buf), 5, 0, -EMSGSIZE, "dump too big");
-	assert_int_equal(nl_msg_error(nlh, &ext), -EMSGSIZE);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EMSGSIZE);
 	assert_string_equal(ext.msg, "dump too big");
 	nlh->nlmsg_len = NLMSG_HDRLEN;
-	assert_int_equal(nl_msg_error(nlh, &ext), 0);
+	assert_int_equal(nlc_msg_error(nlh, &ext), 0);
 
 	/* malformed: too short for struct nlmsgerr, a positive error */
 	fk_build_ack(buf, sizeof(buf), req, -EINVAL, NULL, 0, true);
 	nlh->nlmsg_len = NLMSG_HDRLEN + 2;
-	assert_int_equal(nl_msg_error(nlh, &ext), -EBADMSG);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EBADMSG);
 	fk_build_ack(buf, sizeof(buf), req, 5, NULL, 0, true);
-	assert_int_equal(nl_msg_error(nlh, &ext), -EBADMSG);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EBADMSG);
 
 	/* an uncapped error claiming a request longer than itself: no TLVs read */
 	fk_build_ack(buf, sizeof(buf), req, -EINVAL, "m", 0, true);
 	nlh->nlmsg_flags &= ~NLM_F_CAPPED;
-	assert_int_equal(nl_msg_error(nlh, &ext), -EINVAL);
+	assert_int_equal(nlc_msg_error(nlh, &ext), -EINVAL);
 	assert_string_equal(ext.msg, "");
 }
 
@@ -125,11 +125,11 @@ static void test_extack_parse(void **state)
 static void test_all_acked_windowed(void **state)
 {
 	struct fixture *f = *state;
-	const struct nl_stats *st = nl_stats(f->s);
+	const struct nlc_stats *st = nlc_stats(f->s);
 
-	assert_int_equal(nl_batch(f->s, f->ops, N_OPS, NULL), 0);
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS, NULL), 0);
 	for (int i = 0; i < N_OPS; i++) {
-		assert_int_equal(f->ops[i].state, NL_OP_DONE);
+		assert_int_equal(f->ops[i].state, NLC_OP_DONE);
 		assert_int_equal(f->ops[i].error, 0);
 		assert_int_equal(f->ops[i].tries, 1);
 	}
@@ -144,13 +144,13 @@ static void test_all_acked_windowed(void **state)
 
 	/* an explicit window and the echo cost */
 	fk_init(f->k);
-	assert_int_equal(nl_batch(f->s, f->ops, N_OPS, &(struct nl_batch_opts){.window = 7}), 0);
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS, &(struct nlc_batch_opts){.window = 7}), 0);
 	assert_int_equal(f->k->max_outstanding, 7);
 	fk_init(f->k);
-	assert_int_equal(nl_batch(f->s, f->ops, N_OPS,
-	                          &(struct nl_batch_opts){.reply_cost = NL_REPLY_COST_ECHO}),
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS,
+	                           &(struct nlc_batch_opts){.reply_cost = NLC_REPLY_COST_ECHO}),
 	                 0);
-	assert_int_equal(f->k->max_outstanding, 200 * 1024 / 2 / NL_REPLY_COST_ECHO);
+	assert_int_equal(f->k->max_outstanding, 200 * 1024 / 2 / NLC_REPLY_COST_ECHO);
 }
 
 static void respond_errors(struct fake_kernel *k, const struct nlmsghdr *req)
@@ -183,11 +183,11 @@ static void test_errors_out_of_order(void **state)
 	f->k->reverse = true; /* every datagram's ACKs come back newest first */
 	for (int i = 0; i < N_OPS; i++)
 		failed += i % 3 == 0;
-	assert_int_equal(nl_batch(f->s, f->ops, N_OPS, NULL), failed);
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS, NULL), failed);
 	for (int i = 0; i < N_OPS; i++) {
-		struct nl_op *op = &f->ops[i];
+		struct nlc_op *op = &f->ops[i];
 
-		assert_int_equal(op->state, NL_OP_DONE);
+		assert_int_equal(op->state, NLC_OP_DONE);
 		switch (i % 3) {
 		case 0:
 			snprintf(want, sizeof(want), "bad request %d", i);
@@ -206,7 +206,7 @@ static void test_errors_out_of_order(void **state)
 			break;
 		}
 	}
-	assert_int_equal(nl_stats(f->s)->strays, 0);
+	assert_int_equal(nlc_stats(f->s)->strays, 0);
 }
 
 static void respond_echo(struct fake_kernel *k, const struct nlmsghdr *req)
@@ -228,8 +228,8 @@ static void test_echo_and_strays(void **state)
 
 	f->k->respond = respond_echo;
 	f->t[17].reply_ret = -EILSEQ; /* a reply callback can fail its op */
-	assert_int_equal(nl_batch(f->s, f->ops, N_OPS,
-	                          &(struct nl_batch_opts){.reply_cost = NL_REPLY_COST_ECHO}),
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS,
+	                           &(struct nlc_batch_opts){.reply_cost = NLC_REPLY_COST_ECHO}),
 	                 1);
 	for (int i = 0; i < N_OPS; i++) {
 		assert_int_equal(f->t[i].replies, 1);
@@ -237,7 +237,7 @@ static void test_echo_and_strays(void **state)
 		assert_int_equal(f->ops[i].error, i == 17 ? -EILSEQ : 0);
 	}
 	/* the last stray is still queued: the batch stops reading at its last ACK */
-	assert_int_equal(nl_stats(f->s)->strays, N_OPS - 1);
+	assert_int_equal(nlc_stats(f->s)->strays, N_OPS - 1);
 }
 
 static void test_encode_failures(void **state)
@@ -249,13 +249,13 @@ static void test_encode_failures(void **state)
 	f->t[5].extra = 40000;  /* never fits, even alone */
 	f->t[10].extra = 20000; /* fit alone: forces a flush before and after */
 	f->t[11].extra = 20000;
-	assert_int_equal(nl_batch(f->s, f->ops, n, NULL), 2);
+	assert_int_equal(nlc_batch(f->s, f->ops, n, NULL), 2);
 	assert_int_equal(f->ops[3].error, -EINVAL);
 	assert_int_equal(f->ops[3].tries, 0);
 	assert_int_equal(f->ops[5].error, -EMSGSIZE);
 	assert_int_equal(f->ops[5].tries, 0);
 	for (int i = 0; i < n; i++) {
-		assert_int_equal(f->ops[i].state, NL_OP_DONE);
+		assert_int_equal(f->ops[i].state, NLC_OP_DONE);
 		if (i != 3 && i != 5)
 			assert_int_equal(f->ops[i].error, 0);
 	}
@@ -270,14 +270,15 @@ static void test_enobufs_retry(void **state)
 
 	f->k->capacity = 10; /* the "receive buffer" holds 10 replies */
 	assert_int_equal(
-	    nl_batch(f->s, f->ops, n, &(struct nl_batch_opts){.window = 64, .max_retries = 8}), 0);
+	    nlc_batch(f->s, f->ops, n, &(struct nlc_batch_opts){.window = 64, .max_retries = 8}),
+	    0);
 	for (int i = 0; i < n; i++) {
-		assert_int_equal(f->ops[i].state, NL_OP_DONE);
+		assert_int_equal(f->ops[i].state, NLC_OP_DONE);
 		assert_int_equal(f->ops[i].error, 0);
 		assert_true(fk_ack_delivered(f->k, f->ops[i].seq));
 	}
-	assert_true(nl_stats(f->s)->enobufs >= 1);
-	assert_true(nl_stats(f->s)->retries >= 54);
+	assert_true(nlc_stats(f->s)->enobufs >= 1);
+	assert_true(nlc_stats(f->s)->retries >= 54);
 	assert_true(f->ops[63].tries > 1);
 	assert_int_equal(f->ops[0].tries, 1);
 }
@@ -289,13 +290,13 @@ static void test_enobufs_no_retry(void **state)
 	int failed = 0, ok = 0;
 
 	f->k->capacity = 10;
-	failed = nl_batch(f->s, f->ops, n, &(struct nl_batch_opts){.window = 32});
+	failed = nlc_batch(f->s, f->ops, n, &(struct nlc_batch_opts){.window = 32});
 	assert_true(failed > 0);
 	/* every op knows exactly whether its ACK arrived */
 	for (int i = 0; i < n; i++) {
-		struct nl_op *op = &f->ops[i];
+		struct nlc_op *op = &f->ops[i];
 
-		assert_int_equal(op->state, NL_OP_DONE);
+		assert_int_equal(op->state, NLC_OP_DONE);
 		assert_int_equal(op->tries, 1);
 		if (fk_ack_delivered(f->k, op->seq)) {
 			assert_int_equal(op->error, 0);
@@ -308,7 +309,7 @@ static void test_enobufs_no_retry(void **state)
 	assert_int_equal(ok, (int)f->k->acks_delivered);
 	assert_int_equal(f->ops[0].error, 0);
 	assert_int_equal(f->ops[10].error, -ENOBUFS);
-	assert_true(nl_stats(f->s)->enobufs >= 1);
+	assert_true(nlc_stats(f->s)->enobufs >= 1);
 }
 
 static void respond_drop_5(struct fake_kernel *k, const struct nlmsghdr *req)
@@ -322,10 +323,10 @@ static void test_timeout(void **state)
 	struct fixture *f = *state;
 
 	f->k->respond = respond_drop_5;
-	assert_int_equal(nl_batch(f->s, f->ops, 20, NULL), 1);
+	assert_int_equal(nlc_batch(f->s, f->ops, 20, NULL), 1);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(f->ops[i].error, i == 5 ? -ETIMEDOUT : 0);
-	assert_int_equal(nl_stats(f->s)->timeouts, 1);
+	assert_int_equal(nlc_stats(f->s)->timeouts, 1);
 }
 
 static void test_send_failure(void **state)
@@ -335,7 +336,7 @@ static void test_send_failure(void **state)
 
 	f->k->fail_send_at = 2;
 	f->k->fail_send_err = -EPERM;
-	failed = nl_batch(f->s, f->ops, 100, &(struct nl_batch_opts){.window = 10});
+	failed = nlc_batch(f->s, f->ops, 100, &(struct nlc_batch_opts){.window = 10});
 	assert_int_equal(failed, 10);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(f->ops[i].error, i >= 10 && i < 20 ? -EPERM : 0);
@@ -346,11 +347,11 @@ static void test_empty_and_seq(void **state)
 	struct fixture *f = *state;
 	uint32_t seq;
 
-	assert_int_equal(nl_batch(f->s, f->ops, 0, NULL), 0);
-	assert_int_equal(nl_batch(f->s, f->ops, 3, NULL), 0);
+	assert_int_equal(nlc_batch(f->s, f->ops, 0, NULL), 0);
+	assert_int_equal(nlc_batch(f->s, f->ops, 3, NULL), 0);
 	seq = f->ops[2].seq;
 	assert_int_equal(f->ops[1].seq, seq - 1);
-	assert_int_equal(nl_batch(f->s, f->ops, 1, NULL), 0);
+	assert_int_equal(nlc_batch(f->s, f->ops, 1, NULL), 0);
 	assert_int_equal(f->ops[0].seq, seq + 1); /* sequence numbers never repeat */
 }
 

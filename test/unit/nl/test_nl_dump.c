@@ -24,7 +24,7 @@ enum script {
 
 struct dump_fixture {
 	struct fake_kernel k;
-	struct nl_sock *s;
+	struct nlc_sock *s;
 	enum script script;
 	unsigned int calls;
 	/* what the dump callback saw */
@@ -139,12 +139,12 @@ static int dump_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 	return treq_encode(&t, seq, buf, len);
 }
 
-static int run_dump(struct dump_fixture *f, struct nl_extack *ext)
+static int run_dump(struct dump_fixture *f, struct nlc_extack *ext)
 {
-	struct nl_dump_req d = {
+	struct nlc_dump_req d = {
 	    .encode = dump_encode, .msg = dump_msg, .reset = dump_reset, .ctx = f};
 
-	return nl_dump(f->s, &d, ext);
+	return nlc_dump(f->s, &d, ext);
 }
 
 static int setup(void **state)
@@ -154,7 +154,7 @@ static int setup(void **state)
 	fk_init(&f->k);
 	f->k.respond = respond_dump;
 	f->k.priv = f;
-	assert_int_equal(nl_open_transport(&f->s, &fk_transport, &f->k, 1 << 20), 0);
+	assert_int_equal(nlc_open_transport(&f->s, &fk_transport, &f->k, 1 << 20), 0);
 	*state = f;
 	return 0;
 }
@@ -163,7 +163,7 @@ static int teardown(void **state)
 {
 	struct dump_fixture *f = *state;
 
-	nl_close(f->s);
+	nlc_close(f->s);
 	fk_free(&f->k);
 	free(f);
 	return 0;
@@ -179,13 +179,13 @@ static void assert_clean_result(struct dump_fixture *f)
 static void test_clean(void **state)
 {
 	struct dump_fixture *f = *state;
-	struct nl_extack ext;
+	struct nlc_extack ext;
 
 	f->script = CLEAN;
 	assert_int_equal(run_dump(f, &ext), 0);
 	assert_clean_result(f);
 	assert_int_equal(f->resets, 0);
-	assert_int_equal(nl_stats(f->s)->dump_restarts, 0);
+	assert_int_equal(nlc_stats(f->s)->dump_restarts, 0);
 }
 
 static void test_intr_then_clean(void **state)
@@ -197,7 +197,7 @@ static void test_intr_then_clean(void **state)
 	assert_int_equal(f->calls, 2);
 	assert_int_equal(f->resets, 1);
 	assert_clean_result(f); /* nothing of the inconsistent pass is left */
-	assert_int_equal(nl_stats(f->s)->dump_restarts, 1);
+	assert_int_equal(nlc_stats(f->s)->dump_restarts, 1);
 }
 
 static void test_always_intr(void **state)
@@ -206,20 +206,20 @@ static void test_always_intr(void **state)
 
 	f->script = ALWAYS_INTR;
 	assert_int_equal(run_dump(f, NULL), -EINTR);
-	assert_int_equal(f->calls, NL_DUMP_TRIES);
-	assert_int_equal(f->resets, NL_DUMP_TRIES - 1);
+	assert_int_equal(f->calls, NLC_DUMP_TRIES);
+	assert_int_equal(f->resets, NLC_DUMP_TRIES - 1);
 	/* the socket is in step: a clean dump afterwards works */
 	f->script = CLEAN;
 	f->ngot = 0;
 	assert_int_equal(run_dump(f, NULL), 0);
 	assert_clean_result(f);
-	assert_int_equal(nl_stats(f->s)->strays, 0);
+	assert_int_equal(nlc_stats(f->s)->strays, 0);
 }
 
 static void test_done_error(void **state)
 {
 	struct dump_fixture *f = *state;
-	struct nl_extack ext;
+	struct nlc_extack ext;
 
 	f->script = DONE_ERROR;
 	assert_int_equal(run_dump(f, &ext), -EOPNOTSUPP);
@@ -230,7 +230,7 @@ static void test_done_error(void **state)
 static void test_start_error(void **state)
 {
 	struct dump_fixture *f = *state;
-	struct nl_extack ext;
+	struct nlc_extack ext;
 
 	f->script = START_ERROR;
 	assert_int_equal(run_dump(f, &ext), -EINVAL);
@@ -247,7 +247,7 @@ static void test_strays(void **state)
 	assert_int_equal(run_dump(f, NULL), 0);
 	assert_int_equal(f->ngot, 1);
 	assert_int_equal(f->got[0], 1);
-	assert_int_equal(nl_stats(f->s)->strays, 3);
+	assert_int_equal(nlc_stats(f->s)->strays, 3);
 }
 
 static void test_enobufs_redo(void **state)
@@ -258,7 +258,7 @@ static void test_enobufs_redo(void **state)
 	assert_int_equal(run_dump(f, NULL), 0);
 	assert_int_equal(f->calls, 2);
 	assert_clean_result(f);
-	assert_int_equal(nl_stats(f->s)->enobufs, 1);
+	assert_int_equal(nlc_stats(f->s)->enobufs, 1);
 }
 
 static void test_callback_error(void **state)
@@ -274,7 +274,7 @@ static void test_callback_error(void **state)
 	f->ngot = 0;
 	assert_int_equal(run_dump(f, NULL), 0);
 	assert_clean_result(f);
-	assert_int_equal(nl_stats(f->s)->strays, 0);
+	assert_int_equal(nlc_stats(f->s)->strays, 0);
 }
 
 int main(void)

@@ -24,10 +24,10 @@ struct smoke {
 	bool own_netns;
 };
 
-static struct nl_sock *open_or_skip(const struct nl_sock_opts *o)
+static struct nlc_sock *open_or_skip(const struct nlc_sock_opts *o)
 {
-	struct nl_sock *s = NULL;
-	int err = nl_open(&s, NETLINK_ROUTE, o);
+	struct nlc_sock *s = NULL;
+	int err = nlc_open(&s, NETLINK_ROUTE, o);
 
 	if (err) {
 		print_message("netlink unavailable (%s): skipped\n", strerror(-err));
@@ -38,16 +38,17 @@ static struct nl_sock *open_or_skip(const struct nl_sock_opts *o)
 
 static void test_features(void **state)
 {
-	struct nl_sock *s = open_or_skip(&(struct nl_sock_opts){.cap_ack = true});
+	struct nlc_sock *s = open_or_skip(&(struct nlc_sock_opts){.cap_ack = true});
 
 	(void)state;
-	assert_true(nl_features(s)->ext_ack);
-	print_message("strict_chk=%d cap_ack=%d rcvbuf=%zu portid=%u\n", nl_features(s)->strict_chk,
-	              nl_features(s)->cap_ack, nl_rcvbuf(s), nl_portid(s));
-	assert_true(nl_fd(s) >= 0);
-	assert_int_equal(nl_set_rcvbuf(s, 1 << 20), 0);
-	assert_true(nl_rcvbuf(s) >= 1 << 20 || nl_rcvbuf(s) > 200000); /* FORCE, or capped */
-	nl_close(s);
+	assert_true(nlc_features(s)->ext_ack);
+	print_message("strict_chk=%d cap_ack=%d rcvbuf=%zu portid=%u\n",
+	              nlc_features(s)->strict_chk, nlc_features(s)->cap_ack, nlc_rcvbuf(s),
+	              nlc_portid(s));
+	assert_true(nlc_fd(s) >= 0);
+	assert_int_equal(nlc_set_rcvbuf(s, 1 << 20), 0);
+	assert_true(nlc_rcvbuf(s) >= 1 << 20 || nlc_rcvbuf(s) > 200000); /* FORCE, or capped */
+	nlc_close(s);
 }
 
 #define N_GET 300
@@ -55,18 +56,19 @@ static void test_features(void **state)
 /* Many RTM_GETLINK lo requests, pipelined: each answered (reply + ACK) by its own seq. */
 static void test_pipelined_getlink(void **state)
 {
-	struct nl_sock *s = open_or_skip(&(struct nl_sock_opts){.rcvbuf = 1 << 20});
+	struct nlc_sock *s = open_or_skip(&(struct nlc_sock_opts){.rcvbuf = 1 << 20});
 	struct treq *t = calloc(N_GET, sizeof(*t));
-	struct nl_op *ops = calloc(N_GET, sizeof(*ops));
-	const struct nl_stats *st = nl_stats(s);
+	struct nlc_op *ops = calloc(N_GET, sizeof(*ops));
+	const struct nlc_stats *st = nlc_stats(s);
 
 	(void)state;
 	for (int i = 0; i < N_GET; i++) {
 		t[i].idx = 1;
-		ops[i] = (struct nl_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
+		ops[i] = (struct nlc_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
 	}
 	assert_int_equal(
-	    nl_batch(s, ops, N_GET, &(struct nl_batch_opts){.reply_cost = NL_REPLY_COST_ECHO}), 0);
+	    nlc_batch(s, ops, N_GET, &(struct nlc_batch_opts){.reply_cost = NLC_REPLY_COST_ECHO}),
+	    0);
 	for (int i = 0; i < N_GET; i++) {
 		assert_int_equal(ops[i].error, 0);
 		assert_int_equal(t[i].replies, 1);
@@ -78,7 +80,7 @@ static void test_pipelined_getlink(void **state)
 	assert_int_equal(st->strays, 0);
 	free(t);
 	free(ops);
-	nl_close(s);
+	nlc_close(s);
 }
 
 /* RTM_GETLINK with a malformed IFLA_EXT_MASK (2 bytes instead of 4). */
@@ -118,16 +120,16 @@ enum kind { K_OK, K_NODEV, K_BAD_HEADER, K_BAD_ATTR, K_BAD_FILTER, K_MAX };
 /* Requests the kernel refuses, interleaved: each gets its own errno and extack. */
 static void test_refusals_by_seq(void **state)
 {
-	struct nl_sock *s = open_or_skip(NULL);
+	struct nlc_sock *s = open_or_skip(NULL);
 	const int n = 100;
 	struct treq *t = calloc((size_t)n, sizeof(*t));
-	struct nl_op *ops = calloc((size_t)n, sizeof(*ops));
-	bool strict = nl_features(s)->strict_chk;
+	struct nlc_op *ops = calloc((size_t)n, sizeof(*ops));
+	bool strict = nlc_features(s)->strict_chk;
 
 	(void)state;
 	for (int i = 0; i < n; i++) {
 		t[i].idx = 1;
-		ops[i] = (struct nl_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
+		ops[i] = (struct nlc_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
 		switch (i % K_MAX) {
 		case K_NODEV:
 			t[i].idx = 0x7ffffff0;
@@ -143,9 +145,9 @@ static void test_refusals_by_seq(void **state)
 			break;
 		}
 	}
-	nl_batch(s, ops, (size_t)n, &(struct nl_batch_opts){.reply_cost = NL_REPLY_COST_ECHO});
+	nlc_batch(s, ops, (size_t)n, &(struct nlc_batch_opts){.reply_cost = NLC_REPLY_COST_ECHO});
 	for (int i = 0; i < n; i++) {
-		struct nl_op *op = &ops[i];
+		struct nlc_op *op = &ops[i];
 
 		switch (i % K_MAX) {
 		case K_OK:
@@ -177,41 +179,41 @@ static void test_refusals_by_seq(void **state)
 			break;
 		}
 	}
-	assert_int_equal(nl_stats(s)->strays, 0);
+	assert_int_equal(nlc_stats(s)->strays, 0);
 	free(t);
 	free(ops);
-	nl_close(s);
+	nlc_close(s);
 }
 
 /* A tiny receive buffer and a wide window: the kernel drops replies (ENOBUFS); the batch
  * counts it, shrinks the window, re-sends what lost its ACK, and every request completes. */
 static void test_real_overrun(void **state)
 {
-	struct nl_sock *s = open_or_skip(NULL);
+	struct nlc_sock *s = open_or_skip(NULL);
 	const int n = 200;
 	struct treq *t = calloc((size_t)n, sizeof(*t));
-	struct nl_op *ops = calloc((size_t)n, sizeof(*ops));
+	struct nlc_op *ops = calloc((size_t)n, sizeof(*ops));
 
 	(void)state;
-	assert_int_equal(nl_set_rcvbuf(s, 4096), 0);
+	assert_int_equal(nlc_set_rcvbuf(s, 4096), 0);
 	for (int i = 0; i < n; i++) {
 		t[i].idx = 1;
-		ops[i] = (struct nl_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
+		ops[i] = (struct nlc_op){.encode = treq_encode, .reply = treq_reply, .ctx = &t[i]};
 	}
-	assert_int_equal(
-	    nl_batch(s, ops, (size_t)n, &(struct nl_batch_opts){.window = 200, .max_retries = 30}),
-	    0);
+	assert_int_equal(nlc_batch(s, ops, (size_t)n,
+	                           &(struct nlc_batch_opts){.window = 200, .max_retries = 30}),
+	                 0);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(ops[i].error, 0);
 		assert_true(t[i].replies >= 1);
 	}
-	print_message("rcvbuf %zu: %lu overruns, %lu re-sent\n", nl_rcvbuf(s),
-	              (unsigned long)nl_stats(s)->enobufs, (unsigned long)nl_stats(s)->retries);
-	assert_true(nl_stats(s)->enobufs >= 1);
-	assert_true(nl_stats(s)->retries >= 1);
+	print_message("rcvbuf %zu: %lu overruns, %lu re-sent\n", nlc_rcvbuf(s),
+	              (unsigned long)nlc_stats(s)->enobufs, (unsigned long)nlc_stats(s)->retries);
+	assert_true(nlc_stats(s)->enobufs >= 1);
+	assert_true(nlc_stats(s)->retries >= 1);
 	free(t);
 	free(ops);
-	nl_close(s);
+	nlc_close(s);
 }
 
 struct link_dump {
@@ -249,27 +251,27 @@ static int bad_link_dump_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 
 static void test_dumps(void **state)
 {
-	struct nl_sock *s = open_or_skip(NULL);
+	struct nlc_sock *s = open_or_skip(NULL);
 	struct link_dump d = {0};
-	struct nl_dump_req req = {
+	struct nlc_dump_req req = {
 	    .encode = link_dump_encode, .msg = link_msg, .reset = link_reset, .ctx = &d};
-	struct nl_extack ext;
+	struct nlc_extack ext;
 
 	(void)state;
-	assert_int_equal(nl_dump(s, &req, &ext), 0);
+	assert_int_equal(nlc_dump(s, &req, &ext), 0);
 	assert_true(d.saw_lo);
 	assert_true(d.links >= 1);
-	if (nl_features(s)->strict_chk) {
+	if (nlc_features(s)->strict_chk) {
 		req.encode = bad_link_dump_encode;
-		assert_int_equal(nl_dump(s, &req, &ext), -EINVAL);
+		assert_int_equal(nlc_dump(s, &req, &ext), -EINVAL);
 		assert_string_equal(ext.msg, "Invalid values in header for link dump request");
 		/* the socket stays usable */
 		req.encode = link_dump_encode;
-		assert_int_equal(nl_dump(s, &req, NULL), 0);
+		assert_int_equal(nlc_dump(s, &req, NULL), 0);
 		assert_true(d.saw_lo);
 	}
-	assert_int_equal(nl_stats(s)->strays, 0);
-	nl_close(s);
+	assert_int_equal(nlc_stats(s)->strays, 0);
+	nlc_close(s);
 }
 
 struct qdisc_req {
@@ -297,12 +299,12 @@ static int qdisc_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 	return (int)nlh->nlmsg_len;
 }
 
-static int qdisc_op(struct nl_sock *s, uint16_t type, uint16_t flags, const char *kind)
+static int qdisc_op(struct nlc_sock *s, uint16_t type, uint16_t flags, const char *kind)
 {
 	struct qdisc_req q = {type, flags, kind};
-	struct nl_op op = {.encode = qdisc_encode, .ctx = &q};
+	struct nlc_op op = {.encode = qdisc_encode, .ctx = &q};
 
-	nl_batch(s, &op, 1, NULL);
+	nlc_batch(s, &op, 1, NULL);
 	return op.error;
 }
 
@@ -311,25 +313,25 @@ static int qdisc_op(struct nl_sock *s, uint16_t type, uint16_t flags, const char
 static void test_clsact(void **state)
 {
 	struct smoke *sm = *state;
-	struct nl_sock *s;
-	struct nl_extack ext;
+	struct nlc_sock *s;
+	struct nlc_extack ext;
 
 	if (!sm->own_netns) {
 		print_message("no private network namespace: skipped\n");
 		skip();
 	}
 	s = open_or_skip(NULL);
-	assert_int_equal(nl_tc_ensure_clsact(s, 1, &ext), 0);
-	assert_int_equal(nl_tc_ensure_clsact(s, 1, &ext), 0);
-	assert_int_equal(nl_tc_ensure_clsact(s, 0x7ffffff0, &ext), -ENODEV);
+	assert_int_equal(nlc_tc_ensure_clsact(s, 1, &ext), 0);
+	assert_int_equal(nlc_tc_ensure_clsact(s, 1, &ext), 0);
+	assert_int_equal(nlc_tc_ensure_clsact(s, 0x7ffffff0, &ext), -ENODEV);
 
 	assert_int_equal(qdisc_op(s, RTM_DELQDISC, 0, "clsact"), 0);
 	assert_int_equal(qdisc_op(s, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, "ingress"), 0);
-	assert_int_equal(nl_tc_ensure_clsact(s, 1, &ext), -EEXIST);
+	assert_int_equal(nlc_tc_ensure_clsact(s, 1, &ext), -EEXIST);
 	assert_string_equal(ext.msg, "device 1 has a qdisc other than clsact");
 	assert_int_equal(qdisc_op(s, RTM_DELQDISC, 0, "ingress"), 0);
-	assert_int_equal(nl_tc_ensure_clsact(s, 1, &ext), 0);
-	nl_close(s);
+	assert_int_equal(nlc_tc_ensure_clsact(s, 1, &ext), 0);
+	nlc_close(s);
 }
 
 int main(void)

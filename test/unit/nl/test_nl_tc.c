@@ -100,7 +100,7 @@ int tc_decode(const void *msg, size_t len, struct tc_rule *r, char *err, size_t 
 
 struct tc_fixture {
 	struct fake_kernel k;
-	struct nl_sock *s;
+	struct nlc_sock *s;
 	uint32_t next_handle;
 	unsigned int qdisc_requests;
 };
@@ -250,7 +250,7 @@ static int setup(void **state)
 	fk_init(&f->k);
 	f->k.respond = respond_tc;
 	f->k.priv = f;
-	assert_int_equal(nl_open_transport(&f->s, &fk_transport, &f->k, 256 * 1024), 0);
+	assert_int_equal(nlc_open_transport(&f->s, &fk_transport, &f->k, 256 * 1024), 0);
 	*state = f;
 	return 0;
 }
@@ -259,7 +259,7 @@ static int teardown(void **state)
 {
 	struct tc_fixture *f = *state;
 
-	nl_close(f->s);
+	nlc_close(f->s);
 	fk_free(&f->k);
 	free(f);
 	return 0;
@@ -293,17 +293,17 @@ static void test_replace_batch(void **state)
 	struct tc_fixture *f = *state;
 	struct tc_rule *rules = calloc(N_RULES, sizeof(*rules));
 	struct tc_rule *out = calloc(N_RULES, sizeof(*out));
-	struct nl_tc_result res[N_RULES];
+	struct nlc_tc_result res[N_RULES];
 
 	make_rules(rules, N_RULES);
 	rules[7].flower.key.ct_zone = 77; /* installed differently: mismatch */
 	rules[7].flower.mask.ct_zone = 0xffff;
 	rules[9].id.ifindex = 404; /* refused by the kernel */
 	rules[11].id.chain = 999;  /* refused by the encoder */
-	assert_int_equal(nl_tc_replace_batch(f->s, rules, N_RULES, res, out, NULL), 3);
+	assert_int_equal(nlc_tc_replace_batch(f->s, rules, N_RULES, res, out, NULL), 3);
 
 	for (int i = 0; i < N_RULES; i++) {
-		struct nl_tc_result *r = &res[i];
+		struct nlc_tc_result *r = &res[i];
 
 		if (i == 9) {
 			assert_int_equal(r->error, -ENODEV);
@@ -336,13 +336,13 @@ static void test_replace_batch(void **state)
 		assert_int_equal(out[i].id.handle, r->id.handle);
 		assert_int_equal(out[i].id.chain, rules[i].id.chain);
 	}
-	/* echoes are expensive: the window follows NL_REPLY_COST_ECHO */
-	assert_int_equal(f->k.max_outstanding, 256 * 1024 / 2 / NL_REPLY_COST_ECHO);
+	/* echoes are expensive: the window follows NLC_REPLY_COST_ECHO */
+	assert_int_equal(f->k.max_outstanding, 256 * 1024 / 2 / NLC_REPLY_COST_ECHO);
 	assert_true(f->k.max_per_send > 1);
 
 	/* the single form */
-	assert_int_equal(nl_tc_replace(f->s, &rules[7], NULL), -EILSEQ);
-	assert_int_equal(nl_tc_replace(f->s, &rules[8], NULL), 0);
+	assert_int_equal(nlc_tc_replace(f->s, &rules[7], NULL), -EILSEQ);
+	assert_int_equal(nlc_tc_replace(f->s, &rules[8], NULL), 0);
 	free(rules);
 	free(out);
 }
@@ -351,13 +351,13 @@ static void test_delete_batch(void **state)
 {
 	struct tc_fixture *f = *state;
 	struct tc_rule *rules = calloc(N_RULES, sizeof(*rules));
-	struct nl_tc_result res[N_RULES];
+	struct nlc_tc_result res[N_RULES];
 	int want_failed = 0;
 
 	make_rules(rules, N_RULES);
 	for (int i = 0; i < N_RULES; i++)
 		want_failed += rules[i].id.handle == 0;
-	assert_int_equal(nl_tc_delete_batch(f->s, rules, N_RULES, res, NULL), want_failed);
+	assert_int_equal(nlc_tc_delete_batch(f->s, rules, N_RULES, res, NULL), want_failed);
 	for (int i = 0; i < N_RULES; i++) {
 		if (rules[i].id.handle) {
 			assert_int_equal(res[i].error, 0);
@@ -368,7 +368,7 @@ static void test_delete_batch(void **state)
 		}
 		assert_false(res[i].echoed);
 	}
-	assert_int_equal(nl_tc_delete(f->s, &rules[1], NULL), 0);
+	assert_int_equal(nlc_tc_delete(f->s, &rules[1], NULL), 0);
 	free(rules);
 }
 
@@ -376,10 +376,10 @@ static void test_get(void **state)
 {
 	struct tc_fixture *f = *state;
 	struct tc_id id = {.ifindex = 5, .prio = 3, .protocol = ETH_P_IP, .handle = 42};
-	struct nl_tc_result res;
+	struct nlc_tc_result res;
 	struct tc_rule out;
 
-	assert_int_equal(nl_tc_get(f->s, &id, &out, &res), 0);
+	assert_int_equal(nlc_tc_get(f->s, &id, &out, &res), 0);
 	assert_true(out.state.valid);
 	assert_int_equal(out.state.packets, 420);
 	assert_int_equal(res.state.packets, 420);
@@ -418,10 +418,10 @@ static void test_dump(void **state)
 {
 	struct tc_fixture *f = *state;
 	struct dump_seen d = {0};
-	struct nl_tc_dump_cb cb = {.rule = seen_rule, .ctx = &d};
-	struct nl_tc_dump_stats st;
+	struct nlc_tc_dump_cb cb = {.rule = seen_rule, .ctx = &d};
+	struct nlc_tc_dump_stats st;
 
-	assert_int_equal(nl_tc_dump(f->s, 5, &cb, &st, NULL), 0);
+	assert_int_equal(nlc_tc_dump(f->s, 5, &cb, &st, NULL), 0);
 	assert_int_equal(d.ingress, 2);
 	assert_int_equal(d.egress, 1);
 	assert_int_equal(st.rules, 3);
@@ -429,7 +429,7 @@ static void test_dump(void **state)
 
 	cb.other = seen_other;
 	d = (struct dump_seen){0};
-	assert_int_equal(nl_tc_dump(f->s, 5, &cb, &st, NULL), 0);
+	assert_int_equal(nlc_tc_dump(f->s, 5, &cb, &st, NULL), 0);
 	assert_int_equal(d.others, 2);
 	assert_int_equal(d.other_err, -ENOENT);
 }
@@ -437,13 +437,13 @@ static void test_dump(void **state)
 static void test_clsact(void **state)
 {
 	struct tc_fixture *f = *state;
-	struct nl_extack ext;
+	struct nlc_extack ext;
 
-	assert_int_equal(nl_tc_ensure_clsact(f->s, 1, &ext), 0); /* created */
+	assert_int_equal(nlc_tc_ensure_clsact(f->s, 1, &ext), 0); /* created */
 	assert_int_equal(f->qdisc_requests, 1);
-	assert_int_equal(nl_tc_ensure_clsact(f->s, 2, &ext), 0); /* already there */
+	assert_int_equal(nlc_tc_ensure_clsact(f->s, 2, &ext), 0); /* already there */
 	assert_int_equal(f->qdisc_requests, 3);
-	assert_int_equal(nl_tc_ensure_clsact(f->s, 3, &ext), -EEXIST); /* another qdisc */
+	assert_int_equal(nlc_tc_ensure_clsact(f->s, 3, &ext), -EEXIST); /* another qdisc */
 	assert_string_equal(ext.msg, "device 3 has a qdisc other than clsact");
 }
 
