@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small helpers shared by the benchmarks: clocks, medians, resident memory, the RESULT line.
+ */
+#ifndef NTO_BENCH_BENCHLIB_H
+#define NTO_BENCH_BENCHLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* CPU time of the calling process in nanoseconds (user + system). */
+uint64_t bench_cpu_ns(void);
+
+/* Median of v[0..n) (sorts v). n must be > 0. */
+double bench_median(double *v, size_t n);
+
+/* Percentile p (0..100, nearest rank) of v[0..n) (sorts v). */
+double bench_percentile(double *v, size_t n, double p);
+
+/* Resident set size in bytes from /proc/self/statm; 0 when unreadable. */
+size_t bench_rss_bytes(void);
+
+#endif

@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench_lab: the benchmarks' helper inside the lab VM (the scripts in bench/lab/ run it; see
+ * docs/benchmarks.md). Every rule set is the flow strategy's per-connection layout, built by
+ * flowrule_build_dir: indev + IPv4 5-tuple + tcp_flags 0/fin|rst, pedit eth src/dst + ip src +
+ * tcp sport (masquerade), csum iph tcp, mirred egress redirect, our 16-byte cookie. Rule i
+ * (0..N-1) has handle i+1, prio 0x2000, on DEV's clsact ingress, redirecting to PEER.
+ *
+ *   bench_lab text DEV PEER N ADD DEL    `tc -batch` files (tc_print): replace / delete lines
+ *   bench_lab encode DEV PEER N ADD DEL  pre-encoded netlink requests (tc_encode, no echo)
+ *   bench_lab replay FILE                send FILE's requests (32 KB per sendmsg), read ACKs
+ *   bench_lab add DEV PEER N [--no-echo] install through the netlink core (nlc_tc_replace_batch
+ *                                        with echo; --no-echo: nlc_batch of plain replaces)
+ *   bench_lab del DEV PEER N             delete through the netlink core (nlc_tc_delete_batch)
+ *   bench_lab count DEV                  flower filters on DEV (a dump through the core)
+ *   bench_lab latency LAN WAN N          conntrack entry created -> event -> engine -> both
+ *                                        rules acknowledged, N connections one at a time
+ *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
+ *                                        install the two rules of one (unNATed) TCP connection
+ *
+ * Each prints `time_s=<seconds>` for its timed part (and errors=<n>); exits 1 on any failure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "benchlib.h"
+#include "nft-tc-offload/conntrack.h"
+#include "nft-tc-offload/install.h"
+#include "nft-tc-offload/nft.h"
+#include "nft-tc-offload/nl.h"
+#include "nft-tc-offload/plan.h"
+#include "nft-tc-offload/profile.h"
+#include "nft-tc-offload/tc.h"
+
+#define BENCH_PRIO  0x2000
+#define BENCH_OWNER 0x62656e63u /* "benc" */
+#define RCVBUF      (8u << 20)
+
+static __attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "bench_lab: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static uint32_t ifindex_of(const char *name)
+{
+	uint32_t i = if_nametoindex(name);
+
+	if (!i)
+		die("no such device: %s", name);
+	return i;
+}
+
+static void dev_mac(const char *name, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		die("cannot read the address of %s", name);
+	close(fd);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+}
+
+static unsigned long parse_count(const char *s)
+{
+	char *end;
+	unsigned long n = strtoul(s, &end, 10);
+
+	if (*end || !n || n > 1000000)
+		die("bad count %s", s);
+	return n;
+}
+
+/* ---- the per-connection rule set ------------------------------------------------------- */
+
+/* Connection i: 10.1.x.y:sport -> 10.2.0.2:443, masqueraded to 10.2.0.1:natport. */
+static void bench_conn(uint32_t i, struct flow_conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->orig.family = c->reply.family = AF_INET;
+	c->orig.proto = c->reply.proto = IPPROTO_TCP;
+	c->orig.src.v4.s_addr = htonl(0x0a010000u | ((i / 50000u) + 1u));
+	c->orig.dst.v4.s_addr = htonl(0x0a020002u);
+	c->orig.sport = (uint16_t)(10000u + i % 50000u);
+	c->orig.dport = 443;
+	c->reply.src = c->orig.dst;
+	c->reply.dst.v4.s_addr = htonl(0x0a020001u);
+	c->reply.sport = 443;
+	c->reply.dport = (uint16_t)(1024u + i % 60000u);
+}
+
+static struct tc_rule *make_rules(const char *dev, const char *peer, size_t n)
+{
+	struct tc_rule *rules = calloc(n, sizeof(*rules));
+	struct flow_path p;
+	struct flowrule_opts o;
+	char why[256];
+
+	if (!rules)
+		die("out of memory for %zu rules", n);
+	memset(&p, 0, sizeof(p));
+	p.in_ifindex = ifindex_of(dev);
+	snprintf(p.in_ifname, sizeof(p.in_ifname), "%s", dev);
+	p.out_ifindex = ifindex_of(peer);
+	snprintf(p.out_ifname, sizeof(p.out_ifname), "%s", peer);
+	dev_mac(peer, p.src_mac);
+	memcpy(p.dst_mac, "\x02\x00\x00\x00\x01\x02", 6);
+	memset(&o, 0, sizeof(o));
+	o.prio = BENCH_PRIO;
+	o.cookie_len = NTO_COOKIE_LEN;
+	for (size_t i = 0; i < n; i++) {
+		struct flow_conn c;
+
+		bench_conn((uint32_t)i, &c);
+		o.handle[FLOW_DIR_ORIG] = (uint32_t)i + 1;
+		nto_cookie_make(o.cookie, BENCH_OWNER, i + 1);
+		if (flowrule_build_dir(&c, FLOW_DIR_ORIG, &p, &o, &rules[i], why, sizeof(why)))
+			die("rule %zu: %s", i, why);
+	}
+	return rules;
+}
+
+static struct nlc_sock *open_route(void)
+{
+	struct nlc_sock_opts o = {.rcvbuf = RCVBUF};
+	struct nlc_sock *s;
+	int ret = nlc_open(&s, NETLINK_ROUTE, &o);
+
+	if (ret < 0)
+		die("cannot open rtnetlink: %s", strerror(-ret));
+	return s;
+}
+
+/* ---- text / encode / replay ------------------------------------------------------------ */
+
+static int cmd_text(char **argv)
+{
+	size_t n = parse_count(argv[2]);
+	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
+	FILE *add = fopen(argv[3], "w"), *del = fopen(argv[4], "w");
+	char line[4096];
+
+	if (!add || !del)
+		die("cannot write %s / %s", argv[3], argv[4]);
+	for (size_t i = 0; i < n; i++) {
+		int len = tc_print(&rules[i], TC_MSG_REPLACE, NULL, NULL, line, sizeof(line));
+
+		if (len < 0 || (size_t)len >= sizeof(line))
+			die("cannot print rule %zu", i);
+		fprintf(add, "%s\n", line);
+		len = tc_print(&rules[i], TC_MSG_DELETE, NULL, NULL, line, sizeof(line));
+		if (len < 0 || (size_t)len >= sizeof(line))
+			die("cannot print the delete of rule %zu", i);
+		fprintf(del, "%s\n", line);
+	}
+	if (fclose(add) || fclose(del))
+		die("write error");
+	free(rules);
+	return 0;
+}
+
+static void write_encoded(const struct tc_rule *rules, size_t n, enum tc_msg_op op,
+                          const char *path)
+{
+	FILE *f = fopen(path, "w");
+	uint8_t buf[8192];
+	char err[256];
+
+	if (!f)
+		die("cannot write %s", path);
+	for (size_t i = 0; i < n; i++) {
+		int len = tc_encode(&rules[i], op, 0, (uint32_t)i + 1, buf, sizeof(buf), err,
+		                    sizeof(err));
+
+		if (len <= 0)
+			die("cannot encode rule %zu: %s", i, err);
+		if (fwrite(buf, 1, (size_t)len, f) != (size_t)len)
+			die("write error");
+	}
+	if (fclose(f))
+		die("write error");
+}
+
+static int cmd_encode(char **argv)
+{
+	size_t n = parse_count(argv[2]);
+	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
+
+	write_encoded(rules, n, TC_MSG_REPLACE, argv[3]);
+	write_encoded(rules, n, TC_MSG_DELETE, argv[4]);
+	free(rules);
+	return 0;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die("cannot read %s", path);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		die("out of memory");
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r <= 0)
+			die("cannot read %s", path);
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+/* The kernel's own pace: pre-encoded requests, 32 KB per sendmsg, then that datagram's ACKs
+ * (the kernel handles a datagram's requests inside sendmsg, so they are all queued). */
+static int cmd_replay(char **argv)
+{
+	size_t len, off = 0, msgs = 0, errors = 0, acks = 0;
+	uint8_t *buf = read_file(argv[0], &len);
+	static uint8_t rbuf[1 << 16];
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int one = 1, sz = (int)RCVBUF;
+	uint64_t t0;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("cannot open rtnetlink: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	t0 = bench_now_ns();
+	while (off < len) {
+		size_t end = off, want = 0;
+
+		while (end < len) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + end);
+
+			if (end > off && end - off + NLMSG_ALIGN(h->nlmsg_len) > 32768)
+				break;
+			end += NLMSG_ALIGN(h->nlmsg_len);
+			want++;
+		}
+		if (send(fd, buf + off, end - off, 0) != (ssize_t)(end - off))
+			die("send: %s", strerror(errno));
+		msgs += want;
+		off = end;
+		while (acks < msgs) {
+			ssize_t r = recv(fd, rbuf, sizeof(rbuf), 0);
+
+			if (r < 0)
+				die("recv: %s", strerror(errno));
+			for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)r);
+			     h = NLMSG_NEXT(h, r)) {
+				if (h->nlmsg_type != NLMSG_ERROR)
+					continue;
+				acks++;
+				if (((struct nlmsgerr *)NLMSG_DATA(h))->error)
+					errors++;
+			}
+		}
+	}
+	printf("replay: requests=%zu errors=%zu time_s=%.6f\n", msgs, errors,
+	       (double)(bench_now_ns() - t0) / 1e9);
+	close(fd);
+	free(buf);
+	return errors ? 1 : 0;
+}
+
+/* ---- through the netlink core -------------------------------------------------------- */
+
+static int encode_plain_replace(void *ctx, uint32_t seq, void *buf, size_t len)
+{
+	return tc_encode(ctx, TC_MSG_REPLACE, 0, seq, buf, len, NULL, 0);
+}
+
+static int cmd_add(char **argv, bool echo)
+{
+	size_t n = parse_count(argv[2]), failed = 0;
+	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
+	struct nlc_sock *s = open_route();
+	uint64_t t0, t1;
+
+	if (echo) {
+		struct nlc_tc_result *res = calloc(n, sizeof(*res));
+
+		if (!res)
+			die("out of memory");
+		t0 = bench_now_ns();
+		failed = (size_t)nlc_tc_replace_batch(s, rules, n, res, NULL, NULL);
+		t1 = bench_now_ns();
+		for (size_t i = 0; i < n && failed; i++)
+			if (res[i].error || res[i].mismatch) {
+				fprintf(stderr, "rule %zu: %s%s %s\n", i, strerror(-res[i].error),
+				        res[i].mismatch ? " (echo mismatch)" : "", res[i].ext.msg);
+				break;
+			}
+		free(res);
+	} else {
+		struct nlc_op *ops = calloc(n, sizeof(*ops));
+		struct nlc_batch_opts o = {.reply_cost = NLC_REPLY_COST_ACK};
+
+		if (!ops)
+			die("out of memory");
+		for (size_t i = 0; i < n; i++)
+			ops[i] = (struct nlc_op){.encode = encode_plain_replace, .ctx = &rules[i]};
+		t0 = bench_now_ns();
+		failed = (size_t)nlc_batch(s, ops, n, &o);
+		t1 = bench_now_ns();
+		for (size_t i = 0; i < n && failed; i++)
+			if (ops[i].error) {
+				fprintf(stderr, "rule %zu: %s %s\n", i, strerror(-ops[i].error),
+				        ops[i].ext.msg);
+				break;
+			}
+		free(ops);
+	}
+	printf("add%s: rules=%zu errors=%zu time_s=%.6f enobufs=%llu\n", echo ? "" : "-noecho", n,
+	       failed, (double)(t1 - t0) / 1e9, (unsigned long long)nlc_stats(s)->enobufs);
+	nlc_close(s);
+	free(rules);
+	return failed ? 1 : 0;
+}
+
+static int cmd_del(char **argv)
+{
+	size_t n = parse_count(argv[2]), failed;
+	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
+	struct nlc_tc_result *res = calloc(n, sizeof(*res));
+	struct nlc_sock *s = open_route();
+	uint64_t t0, t1;
+
+	if (!res)
+		die("out of memory");
+	t0 = bench_now_ns();
+	failed = (size_t)nlc_tc_delete_batch(s, rules, n, res, NULL);
+	t1 = bench_now_ns();
+	for (size_t i = 0; i < n && failed; i++)
+		if (res[i].error) {
+			fprintf(stderr, "rule %zu: %s %s\n", i, strerror(-res[i].error),
+			        res[i].ext.msg);
+			break;
+		}
+	printf("del: rules=%zu errors=%zu time_s=%.6f\n", n, failed, (double)(t1 - t0) / 1e9);
+	nlc_close(s);
+	free(res);
+	free(rules);
+	return failed ? 1 : 0;
+}
+
+static int count_rule(void *ctx, const struct tc_rule *r)
+{
+	(void)r;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int cmd_count(char **argv)
+{
+	struct nlc_sock *s = open_route();
+	size_t n = 0;
+	struct nlc_tc_dump_cb cb = {.rule = count_rule, .ctx = &n};
+	struct nlc_extack ext;
+	int rc = nlc_tc_dump(s, ifindex_of(argv[0]), &cb, NULL, &ext);
+
+	if (rc)
+		die("dump: %s %s", strerror(-rc), ext.msg);
+	printf("%zu\n", n);
+	nlc_close(s);
+	return 0;
+}
+
+/* ---- latency: conntrack event -> engine -> both rules acknowledged --------------------- */
+
+struct lat {
+	struct nlc_sock *nl;
+	struct ct_engine *engine;
+	uint32_t lan, wan;
+	char lan_name[IFNAMSIZ], wan_name[IFNAMSIZ];
+	uint8_t lan_mac[6], wan_mac[6];
+	bool clsact;
+	uint64_t t_event, t_acked; /* of the last install */
+	unsigned installs, errors;
+};
+
+static int lat_resolve(void *ctx, const char *ifname, struct plan_device_info *info)
+{
+	(void)ctx;
+	memset(info, 0, sizeof(*info));
+	info->ifindex = if_nametoindex(ifname);
+	if (!info->ifindex)
+		return -ENODEV;
+	info->present = true;
+	snprintf(info->driver, sizeof(info->driver), "veth");
+	return 0;
+}
+
+/* Clients 10.0.1.0/24 behind LAN, servers 10.0.2.0/24 behind WAN (the lab topology). */
+static int lat_path(void *ctx, int family, const union tc_addr *src, const union tc_addr *dst,
+                    struct flow_path *p, char *why, size_t len)
+{
+	const struct lat *l = ctx;
+	uint32_t s = ntohl(src->v4.s_addr) & 0xffffff00u, d = ntohl(dst->v4.s_addr) & 0xffffff00u;
+	bool to_wan = s == 0x0a000100u && d == 0x0a000200u;
+
+	if (family != AF_INET || (!to_wan && !(s == 0x0a000200u && d == 0x0a000100u))) {
+		snprintf(why, len, "no route");
+		return -EHOSTUNREACH;
+	}
+	memset(p, 0, sizeof(*p));
+	p->in_ifindex = to_wan ? l->lan : l->wan;
+	snprintf(p->in_ifname, sizeof(p->in_ifname), "%s", to_wan ? l->lan_name : l->wan_name);
+	p->out_ifindex = to_wan ? l->wan : l->lan;
+	snprintf(p->out_ifname, sizeof(p->out_ifname), "%s", to_wan ? l->wan_name : l->lan_name);
+	memcpy(p->src_mac, to_wan ? l->wan_mac : l->lan_mac, 6);
+	memcpy(p->dst_mac, "\x02\x00\x00\x00\x01\x02", 6);
+	return 0;
+}
+
+static int lat_sink(void *ctx, const struct ct_op *op)
+{
+	struct lat *l = ctx;
+	struct nlc_tc_result res[2];
+
+	if (op->kind != CT_OP_INSTALL)
+		return 0;
+	if (nlc_tc_replace_batch(l->nl, op->rules, 2, res, NULL, NULL)) {
+		l->errors++;
+		fprintf(stderr, "install: %s %s\n",
+		        strerror(-(res[0].error ? res[0].error : res[1].error)),
+		        res[0].ext.msg[0] ? res[0].ext.msg : res[1].ext.msg);
+		return res[0].error ? res[0].error : -EIO;
+	}
+	l->t_acked = bench_now_ns();
+	l->installs++;
+	return 0;
+}
+
+static int lat_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+	struct lat *l = data;
+	struct ct_event ev;
+
+	l->t_event = bench_now_ns();
+	if (ct_event_from_nfct(type, ct, &ev) == 0)
+		ct_engine_event(l->engine, &ev, 0);
+	return NFCT_CB_STOP;
+}
+
+static void lat_conn(uint32_t i, struct ct_event *ev)
+{
+	struct flow_conn *c = &ev->conn;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = CT_EVENT_NEW;
+	c->orig.family = c->reply.family = AF_INET;
+	c->orig.proto = c->reply.proto = IPPROTO_TCP;
+	c->orig.src.v4.s_addr = htonl(0x0a000102u);
+	c->orig.dst.v4.s_addr = htonl(0x0a000202u);
+	c->orig.sport = (uint16_t)(20000u + i);
+	c->orig.dport = 5201;
+	c->reply.src = c->orig.dst;
+	c->reply.dst.v4.s_addr = htonl(0x0a000201u); /* masqueraded */
+	c->reply.sport = 5201;
+	c->reply.dport = (uint16_t)(40000u + i);
+	ev->status = CT_ST_SEEN_REPLY | CT_ST_ASSURED;
+	ev->has_tcp_state = true;
+	ev->tcp_state = CT_TCP_ESTABLISHED;
+	ev->has_timeout = true;
+	ev->timeout = 600;
+}
+
+static int cmd_latency(char **argv)
+{
+	size_t n = parse_count(argv[2]);
+	struct lat l;
+	char text[512];
+	struct nft_ruleset *rs = NULL;
+	struct nft_error nerr;
+	struct profile_set ps;
+	struct plan_opts po;
+	struct plan *plan = NULL;
+	struct ct_elig_rule rules[8];
+	size_t n_rules = 0;
+	struct ct_engine_opts eo;
+	struct nfct_handle *ev_h, *q_h;
+	double *ours = calloc(n, sizeof(double)), *total = calloc(n, sizeof(double));
+	double single[20];
+	int rc, len;
+
+	if (!ours || !total)
+		die("out of memory");
+	memset(&l, 0, sizeof(l));
+	snprintf(l.lan_name, sizeof(l.lan_name), "%s", argv[0]);
+	snprintf(l.wan_name, sizeof(l.wan_name), "%s", argv[1]);
+	l.lan = ifindex_of(argv[0]);
+	l.wan = ifindex_of(argv[1]);
+	dev_mac(argv[0], l.lan_mac);
+	dev_mac(argv[1], l.wan_mac);
+	len = snprintf(text, sizeof(text),
+	               "table inet filter {\n flowtable ft {\n  hook ingress priority 0; devices = "
+	               "{ %s, %s };\n }\n chain forward {\n  type filter hook forward priority 0; "
+	               "policy accept;\n  meta l4proto { tcp, udp } flow add @ft\n }\n}\n",
+	               argv[0], argv[1]);
+	memset(&nerr, 0, sizeof(nerr));
+	if (nft_parse_buffer(text, (size_t)len, "latency.nft", &rs, &nerr))
+		die("nft: %s", nerr.formatted ? nerr.formatted : "parse error");
+	profile_set_init(&ps);
+	if (profile_set_load_builtin(&ps, text, sizeof(text)))
+		die("profiles: %s", text);
+	plan_opts_init(&po);
+	po.profiles = &ps;
+	po.force_profile = "generic-flow";
+	po.resolve = lat_resolve;
+	if (plan_build(rs, &po, &plan, text, sizeof(text)))
+		die("plan: %s", text);
+	for (size_t i = 0; i < plan->n_flowtables; i++)
+		if (plan->flowtables[i].strategy == PROFILE_STRATEGY_FLOW)
+			n_rules = ct_elig_rules_from_plan(&plan->flowtables[i], rules, 8);
+	if (!n_rules)
+		die("plan: no flow add rule");
+
+	l.nl = open_route();
+	for (int d = 0; d < 2; d++) {
+		struct nlc_extack ext;
+
+		rc = nlc_tc_ensure_clsact(l.nl, d ? l.wan : l.lan, &ext);
+		if (rc)
+			die("clsact: %s %s", strerror(-rc), ext.msg);
+	}
+	ct_engine_opts_init(&eo);
+	eo.rules = rules;
+	eo.n_rules = n_rules;
+	eo.profile = profile_set_find(&ps, "generic-flow");
+	eo.path = lat_path;
+	eo.path_ctx = &l;
+	eo.sink = lat_sink;
+	eo.sink_ctx = &l;
+	eo.rule.cookie_len = NTO_COOKIE_LEN;
+	nto_cookie_make(eo.rule.cookie, BENCH_OWNER, 0);
+	l.engine = ct_engine_new(&eo);
+	if (!l.engine)
+		die("engine: out of memory");
+
+	ev_h = ct_events_open(&rc);
+	if (!ev_h)
+		die("ct_events_open: %s", strerror(-rc));
+	nfct_callback_register(ev_h, NFCT_T_ALL, lat_cb, &l);
+	q_h = nfct_open(CONNTRACK, 0);
+	if (!q_h)
+		die("nfct_open: %s", strerror(errno));
+
+	/* the in-process floor: one pre-built rule through nlc_tc_replace, no event, no engine */
+	{
+		struct tc_rule r[2];
+		struct ct_event ev;
+		struct flow_path paths[2];
+		struct flowrule_opts ro = eo.rule;
+		char why[256];
+
+		lat_conn(30000, &ev);
+		lat_path(&l, AF_INET, &ev.conn.orig.src, &ev.conn.reply.src, &paths[0], why,
+		         sizeof(why));
+		lat_path(&l, AF_INET, &ev.conn.reply.src, &ev.conn.orig.src, &paths[1], why,
+		         sizeof(why));
+		ro.prio = 0x3000;
+		for (int k = 0; k < 20; k++) {
+			struct nlc_tc_result res;
+			uint64_t t0;
+
+			lat_conn(30000u + (uint32_t)k, &ev); /* a key of its own: flower refuses
+			                                      * a second filter with the same key */
+			ro.handle[0] = 100000u + (uint32_t)k;
+			ro.handle[1] = 200000u + (uint32_t)k;
+			if (flowrule_build(&ev.conn, paths, &ro, r, why, sizeof(why)))
+				die("rule: %s", why);
+			t0 = bench_now_ns();
+			if (nlc_tc_replace(l.nl, &r[0], &res))
+				die("single replace: %s %s", strerror(-res.error), res.ext.msg);
+			single[k] = (double)(bench_now_ns() - t0) / 1e3;
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct ct_event ev;
+		struct nf_conntrack *ct;
+		uint64_t t0;
+		unsigned before = l.installs;
+
+		lat_conn((uint32_t)i, &ev);
+		ct = ct_event_to_nfct(&ev);
+		if (!ct)
+			die("out of memory");
+		t0 = bench_now_ns();
+		if (nfct_query(q_h, NFCT_Q_CREATE, ct) < 0)
+			die("conntrack create %zu: %s", i, strerror(errno));
+		nfct_destroy(ct);
+		while (l.installs == before) {
+			struct pollfd pfd = {.fd = nfct_fd(ev_h), .events = POLLIN};
+
+			if (poll(&pfd, 1, 5000) <= 0)
+				die("no conntrack event for connection %zu", i);
+			if (nfct_catch(ev_h) < 0 && errno != EAGAIN && errno != EINTR)
+				die("nfct_catch: %s", strerror(errno));
+			if (l.errors)
+				die("install failed");
+		}
+		ours[i] = (double)(l.t_acked - l.t_event) / 1e3;
+		total[i] = (double)(l.t_acked - t0) / 1e3;
+	}
+	{
+		double p50 = bench_percentile(ours, n, 50), p99 = bench_percentile(ours, n, 99);
+		double t50 = bench_percentile(total, n, 50), t99 = bench_percentile(total, n, 99);
+		double s50 = bench_median(single, 20);
+
+		printf("latency: connections=%zu event_to_acked_us p50=%.0f p99=%.0f "
+		       "create_to_acked_us p50=%.0f p99=%.0f single_rule_nlc_us p50=%.0f\n",
+		       n, p50, p99, t50, t99, s50);
+		for (size_t i = 0; i < n; i++)
+			printf("sample %.1f %.1f\n", ours[i], total[i]);
+	}
+	nfct_close(q_h);
+	nfct_close(ev_h);
+	ct_engine_free(l.engine);
+	nlc_close(l.nl);
+	plan_free(plan);
+	nft_ruleset_free(rs);
+	profile_set_free(&ps);
+	free(ours);
+	free(total);
+	return 0;
+}
+
+/* ---- flowpair: the two rules of one unNATed TCP connection (datapath benchmark) ---------- */
+
+static void parse_ep(const char *s, union tc_addr *a, uint16_t *port)
+{
+	char buf[64], *colon;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	colon = strrchr(buf, ':');
+	if (!colon)
+		die("bad endpoint %s", s);
+	*colon = '\0';
+	if (inet_pton(AF_INET, buf, &a->v4) != 1)
+		die("bad address %s", buf);
+	*port = (uint16_t)atoi(colon + 1);
+}
+
+static void parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		die("bad MAC %s", s);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+}
+
+static int cmd_flowpair(char **argv)
+{
+	struct flow_conn c;
+	struct flow_path p[2];
+	struct flowrule_opts o;
+	struct tc_rule r[2];
+	struct nlc_tc_result res[2];
+	struct nlc_sock *s = open_route();
+	char why[256];
+
+	memset(&c, 0, sizeof(c));
+	c.orig.family = c.reply.family = AF_INET;
+	c.orig.proto = c.reply.proto = IPPROTO_TCP;
+	parse_ep(argv[2], &c.orig.src, &c.orig.sport);
+	parse_ep(argv[3], &c.orig.dst, &c.orig.dport);
+	c.reply.src = c.orig.dst;
+	c.reply.dst = c.orig.src;
+	c.reply.sport = c.orig.dport;
+	c.reply.dport = c.orig.sport;
+	memset(p, 0, sizeof(p));
+	for (int d = 0; d < 2; d++) {
+		const char *in = argv[d], *out = argv[1 - d];
+
+		p[d].in_ifindex = ifindex_of(in);
+		snprintf(p[d].in_ifname, sizeof(p[d].in_ifname), "%s", in);
+		p[d].out_ifindex = ifindex_of(out);
+		snprintf(p[d].out_ifname, sizeof(p[d].out_ifname), "%s", out);
+		dev_mac(out, p[d].src_mac);
+		parse_mac(argv[5 - d], p[d].dst_mac);
+	}
+	memset(&o, 0, sizeof(o));
+	o.prio = BENCH_PRIO;
+	o.handle[0] = 1;
+	o.handle[1] = 2;
+	o.ttl_dec = true;
+	o.cookie_len = NTO_COOKIE_LEN;
+	nto_cookie_make(o.cookie, BENCH_OWNER, 1);
+	if (flowrule_build(&c, p, &o, r, why, sizeof(why)))
+		die("rules: %s", why);
+	for (int d = 0; d < 2; d++) {
+		struct nlc_extack ext;
+		int rc = nlc_tc_ensure_clsact(s, p[d].in_ifindex, &ext);
+
+		if (rc)
+			die("clsact: %s %s", strerror(-rc), ext.msg);
+	}
+	if (nlc_tc_replace_batch(s, r, 2, res, NULL, NULL))
+		die("install: %s %s", strerror(-(res[0].error ? res[0].error : res[1].error)),
+		    res[0].ext.msg[0] ? res[0].ext.msg : res[1].ext.msg);
+	for (int d = 0; d < 2; d++) {
+		char line[4096];
+
+		tc_print(&r[d], TC_MSG_REPLACE, NULL, NULL, line, sizeof(line));
+		printf("%s\n", line);
+	}
+	nlc_close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int nargs = argc - 2;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(cmd, "text") == 0 && nargs == 5)
+		return cmd_text(argv + 2);
+	if (strcmp(cmd, "encode") == 0 && nargs == 5)
+		return cmd_encode(argv + 2);
+	if (strcmp(cmd, "replay") == 0 && nargs == 1)
+		return cmd_replay(argv + 2);
+	if (strcmp(cmd, "add") == 0 && nargs == 3)
+		return cmd_add(argv + 2, true);
+	if (strcmp(cmd, "add") == 0 && nargs == 4 && strcmp(argv[5], "--no-echo") == 0)
+		return cmd_add(argv + 2, false);
+	if (strcmp(cmd, "del") == 0 && nargs == 3)
+		return cmd_del(argv + 2);
+	if (strcmp(cmd, "count") == 0 && nargs == 1)
+		return cmd_count(argv + 2);
+	if (strcmp(cmd, "latency") == 0 && nargs == 3)
+		return cmd_latency(argv + 2);
+	if (strcmp(cmd, "flowpair") == 0 && nargs == 6)
+		return cmd_flowpair(argv + 2);
+	fprintf(stderr, "usage: bench_lab text|encode DEV PEER N ADD DEL | replay FILE |\n"
+	                "       add DEV PEER N [--no-echo] | del DEV PEER N | count DEV |\n"
+	                "       latency LAN WAN N |\n"
+	                "       flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC "
+	                "WAN-PEER-MAC\n");
+	return 2;
+}
