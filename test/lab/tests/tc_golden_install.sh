@@ -37,17 +37,16 @@ reset_devs() {
 # All flower filters of a pair, canonical: names of the pair replaced by DEV/PEER, kernel
 # chosen action indexes and refcounts removed, sorted.
 show_pair() { # show_pair DEV PEER
-    local dev=$1 peer=$2 out="" d hook
+    local dev=$1 peer=$2 d hook
     for d in "$dev" "$peer"; do
         for hook in ingress egress; do
-            out+=$(in_ns tc -j filter show dev "$d" "$hook" | jq -c --arg d "$d" --arg hook "$hook" \
-                '.[] | select(.options != null) | {on: $d, hook: $hook} + .')
-            out+=$'\n'
+            printf '{"on":"%s","hook":"%s","f":%s}\n' "$d" "$hook" \
+                "$(in_ns tc -j filter show dev "$d" "$hook")"
         done
-    done
-    sed -e "s/\"$dev\"/\"DEV\"/g; s/\"$peer\"/\"PEER\"/g" <<<"$out" |
-        jq -c 'walk(if type == "object" then del(.index, .ref, .bind, .installed, .last_used,
-                                                  .expires, .first_used) else . end)' |
+    done | sed -e "s/\"$dev\"/\"DEV\"/g; s/\"$peer\"/\"PEER\"/g" |
+        jq -c '.on as $d | .hook as $h | .f[] | select(.options != null) | {on: $d, hook: $h} + .
+               | walk(if type == "object" then del(.index, .ref, .bind, .installed, .last_used,
+                                                   .expires, .first_used) else . end)' |
         sort
 }
 
@@ -75,7 +74,7 @@ for vec in "$GOLDEN"/*.hex; do
     b=$(show_pair b0 b1)
     [[ -n $a ]] || lab_fail "$name: nothing installed"
     if [[ "$a" != "$b" ]]; then
-        diff <(echo "$a" | jq .) <(echo "$b" | jq .) >&2 || true
+        printf "%s\n" "--- ours:" "$a" "--- tc -batch:" "$b" >&2
         lab_fail "$name: our install differs from tc -batch of our printed text ($line)"
     fi
     echo "$name: identical ($(wc -l <<<"$a") filters)"
