@@ -78,6 +78,10 @@ struct ct_event {
 	bool has_timeout;
 	uint32_t timeout;                /* seconds left */
 	char helper[CT_HELPER_NAME_MAX]; /* with CT_ST_HELPER; "" when the name is unknown */
+	/* Conntrack accounting (net.netfilter.nf_conntrack_acct=1): dumps carry it, events only
+	 * on DESTROY. By enum flow_dir. */
+	bool has_counters;
+	uint64_t packets[2], bytes[2];
 };
 
 /* The name of a TCP state as conntrack(8) prints it ("ESTABLISHED"), "?" when unknown. */
@@ -141,6 +145,7 @@ enum ct_reason {
 	CT_R_PROFILE,       /* the hardware profile refuses the rule */
 	CT_R_INSTALL,       /* the kernel / driver refused the install */
 	CT_R_FULL,          /* table or hardware capacity reached */
+	CT_R_POLICY,        /* waiting for the offload policy (min packets / bytes): transient */
 	CT_R_COUNT,
 };
 
@@ -165,6 +170,7 @@ struct ct_flow {
 	uint8_t reason;         /* enum ct_reason (with CT_FLOW_REFUSED / CANDIDATE) */
 	uint8_t tcp_state;      /* last reported */
 	uint8_t flags;          /* CT_FF_* */
+	uint32_t path_hash;     /* OFFLOADED: hash of the two paths installed (re-resolve) */
 };
 
 enum ct_flow_flags {
@@ -261,6 +267,14 @@ struct ct_op {
 	bool tcp_liberal;
 };
 
+/*
+ * Admission policy, asked right before an eligible connection's install (after the capacity
+ * check, before path resolution): CT_R_NONE to go on, or the reason (with a text in why) to
+ * keep it in software for now (CT_R_POLICY stays a candidate; others refuse it).
+ */
+typedef enum ct_reason (*ct_admit_fn)(void *ctx, const struct ct_event *ev, const struct ct_flow *f,
+                                      char *why, size_t len);
+
 /* Takes one operation: 0, or a negative errno (an install is then refused with
  * CT_R_INSTALL). A batching sink returns 0 and reports failures with ct_engine_failed. */
 typedef int (*ct_sink_fn)(void *ctx, const struct ct_op *op);
@@ -284,6 +298,8 @@ struct ct_engine_opts {
 	uint32_t idle_s;
 	uint32_t tcp_timeout_s; /* ESTABLISHED: 432000 (the kernel's default) */
 	uint32_t udp_timeout_s; /* assured UDP stream: 120 */
+	ct_admit_fn admit;      /* optional */
+	void *admit_ctx;
 };
 
 /* Defaults: prio 0x2000, chain 0, ttl_dec on, idle 30 s, timeouts as above. */
@@ -335,6 +351,20 @@ struct ct_stats_item {
 /* Applies one poll's stats. Returns how many items need a refresh. */
 size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t n, uint32_t now_s);
 
+/*
+ * After a network change: resolves an offloaded flow's paths again. Unchanged: nothing.
+ * Changed: a DELETE of its rules, then a new INSTALL (new handles), or a refusal with
+ * CT_R_PATH when it has no usable path any more (vanished device, neighbour gone). A flow
+ * refused for CT_R_PATH, CT_R_RULE or CT_R_FULL is tried again. The flow's connection is
+ * rebuilt from the table (assured, established). Returns 1 when operations were emitted or
+ * the flow got offloaded, 0 when nothing changed.
+ */
+int ct_engine_reresolve(struct ct_engine *e, struct ct_flow *f, uint32_t now_s);
+
+/* The connection of a tracked flow as an UPDATE event (tuples, zone, mark, id, TCP state;
+ * status CONFIRMED | SEEN_REPLY | ASSURED, OFFLOAD with CT_FF_KERNEL_OFFLOAD). */
+void ct_flow_to_event(const struct ct_flow *f, struct ct_event *ev);
+
 /* The ids of a flow's two rules (what a stats get or a delete needs). */
 void ct_engine_rule_ids(const struct ct_engine *e, const struct ct_flow *f, struct tc_id ids[2]);
 
@@ -356,5 +386,27 @@ int ct_set_tcp_liberal(struct nfct_handle *h, const struct ct_key *key);
 
 /* Opens a conntrack event subscription (NFNLGRP_CONNTRACK_NEW | UPDATE | DESTROY). */
 struct nfct_handle *ct_events_open(int *err);
+
+/* Receives converted events (and dump entries, as UPDATEs). Return 0. */
+typedef int (*ct_event_fn)(void *ctx, const struct ct_event *ev);
+
+struct ct_handler {
+	ct_event_fn fn;
+	void *ctx;
+};
+
+/* Sets the handler of a subscription's events (replacing an earlier one); hd must outlive
+ * the registration. 0 or a negative errno. */
+int ct_events_set_handler(struct nfct_handle *h, const struct ct_handler *hd);
+
+/* Reads what is queued on a non-blocking event subscription, calling its handler per event.
+ * Returns 0 once drained, -ENOBUFS when the kernel dropped events (receive buffer overrun:
+ * what was queued after it is still to be read), or another negative errno. */
+int ct_events_read(struct nfct_handle *h);
+
+/* Dumps the conntrack table (both families, all zones) through a query handle
+ * (nfct_open(CONNTRACK, 0)), each entry to hd as an UPDATE event (the handle's own callback
+ * is replaced). 0 or a negative errno. */
+int ct_dump(struct nfct_handle *h, const struct ct_handler *hd);
 
 #endif

@@ -120,7 +120,50 @@ const struct ct_engine_counters *ct_engine_counters(const struct ct_engine *e)
 
 static bool transient(enum ct_reason r)
 {
-	return r == CT_R_TCP_STATE || r == CT_R_NOT_ASSURED || r == CT_R_UDP_UNREPLIED;
+	return r == CT_R_TCP_STATE || r == CT_R_NOT_ASSURED || r == CT_R_UDP_UNREPLIED ||
+	       r == CT_R_POLICY;
+}
+
+/* FNV-1a over both paths (the resolver fills them from zeroed memory). */
+static uint32_t paths_hash(const struct flow_path paths[2])
+{
+	const uint8_t *p = (const uint8_t *)paths;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < 2 * sizeof(*paths); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* Both directions' paths; 0, or the resolver's error with the reason in text. */
+static int resolve(struct ct_engine *e, const struct flow_conn *c, struct flow_path paths[2],
+                   char *text, size_t len)
+{
+	char why[256];
+
+	memset(paths, 0, 2 * sizeof(*paths));
+	if (!e->o.path) {
+		snprintf(text, len, "no path resolver");
+		return -EINVAL;
+	}
+	/* original: from the client to where DNAT sends it; reply: back to the client */
+	for (int d = 0; d < 2; d++) {
+		const union tc_addr *src = d == FLOW_DIR_ORIG ? &c->orig.src : &c->reply.src;
+		const union tc_addr *dst = d == FLOW_DIR_ORIG ? &c->reply.src : &c->orig.src;
+		int rc;
+
+		why[0] = '\0';
+		e->c.path_calls++;
+		rc =
+		    e->o.path(e->o.path_ctx, c->orig.family, src, dst, &paths[d], why, sizeof(why));
+		if (rc) {
+			snprintf(text, len, "%s direction: %s",
+			         d == FLOW_DIR_ORIG ? "original" : "reply",
+			         why[0] ? why : "no path");
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static void set_reason(struct ct_engine *e, struct ct_flow *f, enum ct_reason r, const char *text)
@@ -197,27 +240,19 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 		set_reason(e, f, CT_R_FULL, text);
 		return 0;
 	}
-	memset(paths, 0, sizeof(paths));
-	if (!e->o.path) {
-		set_reason(e, f, CT_R_PATH, "no path resolver");
-		return 0;
-	}
-	/* original: from the client to where DNAT sends it; reply: back to the client */
-	for (int d = 0; d < 2; d++) {
-		const union tc_addr *src = d == FLOW_DIR_ORIG ? &c->orig.src : &c->reply.src;
-		const union tc_addr *dst = d == FLOW_DIR_ORIG ? &c->reply.src : &c->orig.src;
+	if (e->o.admit) {
+		enum ct_reason r;
 
-		why[0] = '\0';
-		e->c.path_calls++;
-		rc =
-		    e->o.path(e->o.path_ctx, c->orig.family, src, dst, &paths[d], why, sizeof(why));
-		if (rc) {
-			snprintf(text, sizeof(text), "%s direction: %s",
-			         d == FLOW_DIR_ORIG ? "original" : "reply",
-			         why[0] ? why : "no path");
-			set_reason(e, f, CT_R_PATH, text);
+		text[0] = '\0';
+		r = e->o.admit(e->o.admit_ctx, ev, f, text, sizeof(text));
+		if (r != CT_R_NONE) {
+			set_reason(e, f, r, text);
 			return 0;
 		}
+	}
+	if (resolve(e, c, paths, text, sizeof(text))) {
+		set_reason(e, f, CT_R_PATH, text);
+		return 0;
 	}
 	if (!ct_elig_rules(e->o.rules, e->o.n_rules, ev, paths, &v)) {
 		set_reason(e, f, v.reason, v.text);
@@ -264,6 +299,7 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 	if (paths[1].n_in_vlan)
 		f->flags |= paths[1].in_vlan[0].proto == ETH_P_8021AD ? CT_FF_REPLY_8021AD
 		                                                      : CT_FF_REPLY_8021Q;
+	f->path_hash = paths_hash(paths);
 	f->last_active_s = now;
 	f->reason = CT_R_NONE;
 	f->detail = 0;
@@ -322,6 +358,57 @@ int ct_engine_event(struct ct_engine *e, const struct ct_event *ev, uint32_t now
 	if (f->state == CT_FLOW_PENDING_DELETE && delete_rules(e, f))
 		return 0;
 	return install(e, f, ev, now_s);
+}
+
+void ct_flow_to_event(const struct ct_flow *f, struct ct_event *ev)
+{
+	struct flow_conn *c = &ev->conn;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = CT_EVENT_UPDATE;
+	ev->id = f->id;
+	c->orig.family = c->reply.family = f->key.family;
+	c->orig.proto = c->reply.proto = f->key.proto;
+	c->orig.src = f->key.src;
+	c->orig.dst = f->key.dst;
+	c->orig.sport = f->key.sport;
+	c->orig.dport = f->key.dport;
+	c->reply.src = f->reply_src;
+	c->reply.dst = f->reply_dst;
+	c->reply.sport = f->reply_sport;
+	c->reply.dport = f->reply_dport;
+	c->zone = f->key.zone;
+	c->mark = f->mark;
+	ev->status = CT_ST_CONFIRMED | CT_ST_SEEN_REPLY | CT_ST_ASSURED;
+	if (f->flags & CT_FF_KERNEL_OFFLOAD)
+		ev->status |= CT_ST_OFFLOAD;
+	if (f->key.proto == IPPROTO_TCP) {
+		ev->has_tcp_state = true;
+		ev->tcp_state = f->tcp_state ? f->tcp_state : CT_TCP_ESTABLISHED;
+	}
+}
+
+int ct_engine_reresolve(struct ct_engine *e, struct ct_flow *f, uint32_t now_s)
+{
+	struct flow_path paths[2];
+	struct ct_event ev;
+	char text[300];
+
+	ct_flow_to_event(f, &ev);
+	if (f->state == CT_FLOW_REFUSED &&
+	    (f->reason == CT_R_PATH || f->reason == CT_R_RULE || f->reason == CT_R_FULL)) {
+		install(e, f, &ev, now_s);
+		return f->state == CT_FLOW_OFFLOADED;
+	}
+	if (f->state != CT_FLOW_OFFLOADED)
+		return 0;
+	if (resolve(e, &ev.conn, paths, text, sizeof(text)) == 0 &&
+	    paths_hash(paths) == f->path_hash)
+		return 0;
+	delete_rules(e, f);
+	ct_table_set_state(e->t, f, CT_FLOW_CANDIDATE);
+	install(e, f, &ev, now_s);
+	return 1;
 }
 
 void ct_engine_failed(struct ct_engine *e, const struct ct_key *k, int err, const char *msg)

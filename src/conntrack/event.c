@@ -48,6 +48,7 @@ const char *ct_reason_name(enum ct_reason r)
 	    [CT_R_PROFILE] = "profile",
 	    [CT_R_INSTALL] = "install",
 	    [CT_R_FULL] = "full",
+	    [CT_R_POLICY] = "policy",
 	};
 
 	return (unsigned)r < CT_R_COUNT ? names[r] : "?";

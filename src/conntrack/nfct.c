@@ -128,6 +128,19 @@ int ct_event_from_nfct(int nfct_type, const struct nf_conntrack *ct, struct ct_e
 		ev->has_timeout = true;
 		ev->timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
 	}
+	if (nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_PACKETS)) {
+		ev->has_counters = true;
+		ev->packets[0] = nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_PACKETS);
+		ev->bytes[0] = nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_BYTES)
+		                   ? nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_BYTES)
+		                   : 0;
+		ev->packets[1] = nfct_attr_is_set(ct, ATTR_REPL_COUNTER_PACKETS)
+		                     ? nfct_get_attr_u64(ct, ATTR_REPL_COUNTER_PACKETS)
+		                     : 0;
+		ev->bytes[1] = nfct_attr_is_set(ct, ATTR_REPL_COUNTER_BYTES)
+		                   ? nfct_get_attr_u64(ct, ATTR_REPL_COUNTER_BYTES)
+		                   : 0;
+	}
 	return 0;
 }
 
@@ -240,4 +253,53 @@ struct nfct_handle *ct_events_open(int *err)
 	if (err)
 		*err = h ? 0 : (errno ? -errno : -EIO);
 	return h;
+}
+
+static int handler_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+	const struct ct_handler *hd = data;
+	struct ct_event ev;
+
+	if (ct_event_from_nfct(type, ct, &ev) == 0)
+		hd->fn(hd->ctx, &ev);
+	return NFCT_CB_CONTINUE;
+}
+
+int ct_events_set_handler(struct nfct_handle *h, const struct ct_handler *hd)
+{
+	nfct_callback_unregister(h);
+	errno = 0;
+	if (nfct_callback_register(h, NFCT_T_ALL, handler_cb, (void *)hd) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int ct_events_read(struct nfct_handle *h)
+{
+	for (;;) {
+		errno = 0;
+		if (nfct_catch(h) >= 0)
+			continue; /* a callback stopped it: go on reading */
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		return errno ? -errno : -EIO;
+	}
+}
+
+int ct_dump(struct nfct_handle *h, const struct ct_handler *hd)
+{
+	uint32_t family = AF_UNSPEC;
+	int rc = 0;
+
+	nfct_callback_unregister(h);
+	errno = 0;
+	if (nfct_callback_register(h, NFCT_T_ALL, handler_cb, (void *)hd) < 0)
+		return errno ? -errno : -EIO;
+	errno = 0;
+	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0)
+		rc = errno ? -errno : -EIO;
+	nfct_callback_unregister(h);
+	return rc;
 }

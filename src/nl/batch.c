@@ -178,7 +178,8 @@ static void dispatch(struct batch *b, size_t len)
 	const struct nlmsghdr *nlh = (const void *)b->s->rbuf;
 	int rem = (int)len;
 
-	while (mnl_nlmsg_ok(nlh, rem)) {
+	/* mnl_nlmsg_ok() (libmnl 1.0.4) lets nlmsg_len >= 2^31 through: check it again */
+	while (mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem) {
 		handle(b, nlh);
 		nlh = mnl_nlmsg_next(nlh, &rem);
 	}

@@ -84,7 +84,8 @@ static int dump_once(struct nlc_sock *s, const struct nlc_dump_req *d, struct du
 		if (n < 0)
 			return (int)n;
 		rem = (int)n;
-		while (!r->done && mnl_nlmsg_ok(nlh, rem)) {
+		/* mnl_nlmsg_ok() lets nlmsg_len >= 2^31 through (see batch.c) */
+		while (!r->done && mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem) {
 			dump_msg(s, d, r, nlh, ext);
 			nlh = mnl_nlmsg_next(nlh, &rem);
 		}

@@ -1,0 +1,1274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The flow runtime without sockets (see flowrt_int.h).
+ *
+ * One conntrack engine per flow-strategy flowtable of the plan; every event goes to each
+ * (a connection is offloaded by the flowtable whose devices its path enters through: the path
+ * resolver refuses ingress devices of other flowtables; should two flowtables both take one
+ * connection, the second install is refused, the first stays).
+ *
+ * Operations the engines emit are not sent at once: they wait in a pending list that the
+ * loop flushes once per iteration (after an event read, a poll, a re-resolution), as one
+ * pipelined delete batch then one pipelined install batch. A DELETE of rules whose INSTALL is
+ * still pending cancels both (a connection that opens and closes within one read never
+ * reaches the kernel). Deletes go first: a re-resolved flow's new rules have the same flower
+ * key as its old ones, which flower refuses twice in one prio.
+ *
+ * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "flowrt_int.h"
+#include "nft-tc-offload/install.h"
+
+#define FR_MAX_RULES  32
+#define FR_FLOW_PRIO  0x2000
+#define FR_NEAR_FULL  90 /* percent of capacity from which UDP waits (prefer = tcp) */
+#define FR_MAX_ROUNDS 4  /* flush rounds (install failures queue deletes) */
+
+enum fr_admit_mode {
+	FR_ADMIT_EVENT = 0, /* an event: no counters unless DESTROY */
+	FR_ADMIT_DUMP,      /* a dump entry: counters when accounting is on */
+	FR_ADMIT_RETRY,     /* re-resolution of an admitted flow */
+};
+
+struct fr_ft {
+	struct fr_core *rt;
+	uint32_t index;
+	const struct plan_flowtable *pf;
+	char name[160];
+	const struct profile *profile;
+	struct ct_elig_rule rules[FR_MAX_RULES];
+	size_t n_rules;
+	struct fr_path_opts po;
+	uint32_t owner;
+	struct ct_engine *e;
+};
+
+struct fr_op {
+	enum ct_op_kind kind;
+	uint32_t ft;
+	struct ct_key key;
+	uint32_t ct_id;
+	bool tcp_liberal;
+	bool cleanup; /* DELETE after a failed install: does not free hardware room */
+	struct tc_rule rules[2];
+};
+
+struct fr_core {
+	struct fr_params p;
+	struct fr_ft *fts;
+	size_t n_fts;
+	struct netstate_snapshot snap;
+	bool have_snap;
+	struct fr_op *ops;
+	size_t n_ops, cap_ops;
+	uint32_t *clsact;
+	size_t n_clsact, cap_clsact;
+	struct fr_counters c;
+	struct fr_sock_info si;
+	enum fr_admit_mode admit_mode;
+	bool hw_full;    /* the kernel said ENOSPC; cleared by a successful delete */
+	bool in_cleanup; /* ct_engine_failed is running: its DELETE is a cleanup */
+	struct ct_key *seen;
+	size_t n_seen, cap_seen;
+	bool seen_lost; /* a key could not be kept: no sweep after this dump */
+	uint32_t now;
+};
+
+__attribute__((format(printf, 3, 4))) static void logf_(const struct fr_core *rt, enum log_level l,
+                                                        const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!rt->p.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rt->p.log(rt->p.log_ctx, l, "%s", buf);
+}
+
+static void key_text(const struct ct_key *k, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	inet_ntop(k->family, &k->src, s, sizeof(s));
+	inet_ntop(k->family, &k->dst, d, sizeof(d));
+	snprintf(buf, len, "%s src=%s dst=%s sport=%u dport=%u zone=%u",
+	         k->proto == IPPROTO_TCP ? "tcp" : "udp", s, d, k->sport, k->dport, k->zone);
+}
+
+static size_t total_offloaded(const struct fr_core *rt)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rt->n_fts; i++)
+		n += ct_table_counters(ct_engine_table(rt->fts[i].e))->flows[CT_FLOW_OFFLOADED];
+	return n;
+}
+
+/* Connections the hardware takes: [flow] max_flows, else the smallest profile capacity / 2
+ * (two rules a connection); 0 = no limit. */
+static uint64_t capacity(const struct fr_core *rt)
+{
+	uint64_t cap = rt->p.cfg ? rt->p.cfg->flow_max : 0;
+
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		const struct profile *pr = rt->fts[i].profile;
+
+		if (pr && pr->capacity && (!cap || pr->capacity / 2 < cap))
+			cap = pr->capacity / 2;
+	}
+	return cap;
+}
+
+/* ---- the engines' callbacks ----------------------------------------------------------------- */
+
+static struct fr_op *op_push(struct fr_core *rt)
+{
+	if (rt->n_ops == rt->cap_ops) {
+		size_t cap = rt->cap_ops ? rt->cap_ops * 2 : 64;
+		struct fr_op *v = realloc(rt->ops, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		rt->ops = v;
+		rt->cap_ops = cap;
+	}
+	return &rt->ops[rt->n_ops++];
+}
+
+static bool same_rules(const struct fr_op *a, const struct ct_op *b)
+{
+	for (int d = 0; d < 2; d++)
+		if (a->rules[d].id.ifindex != b->rules[d].id.ifindex ||
+		    a->rules[d].id.handle != b->rules[d].id.handle)
+			return false;
+	return true;
+}
+
+static int sink(void *ctx, const struct ct_op *op)
+{
+	struct fr_ft *ft = ctx;
+	struct fr_core *rt = ft->rt;
+	struct fr_op *o;
+
+	if (op->kind == CT_OP_INSTALL) {
+		for (size_t i = 0; i < rt->n_fts; i++) {
+			const struct ct_flow *f;
+
+			if (i == ft->index)
+				continue;
+			f = ct_table_find(ct_engine_table(rt->fts[i].e), op->key);
+			if (f && f->state == CT_FLOW_OFFLOADED)
+				return -EEXIST; /* offloaded by another flowtable */
+		}
+	} else {
+		/* cancels a pending install of the same rules */
+		for (size_t i = rt->n_ops; i-- > 0;) {
+			o = &rt->ops[i];
+			if (o->kind == CT_OP_INSTALL && o->ft == ft->index &&
+			    memcmp(&o->key, op->key, sizeof(o->key)) == 0 && same_rules(o, op)) {
+				memmove(o, o + 1, (rt->n_ops - i - 1) * sizeof(*o));
+				rt->n_ops--;
+				rt->c.coalesced++;
+				return 0;
+			}
+		}
+	}
+	o = op_push(rt);
+	if (!o)
+		return -ENOMEM;
+	o->kind = op->kind;
+	o->ft = ft->index;
+	o->key = *op->key;
+	o->ct_id = op->ct_id;
+	o->tcp_liberal = op->tcp_liberal;
+	o->cleanup = rt->in_cleanup;
+	o->rules[0] = op->rules[0];
+	o->rules[1] = op->rules[1];
+	if (op->kind == CT_OP_INSTALL)
+		for (int d = 0; d < 2; d++) {
+			nto_cookie_make(o->rules[d].cookie, ft->owner, op->ct_id);
+			o->rules[d].cookie_len = NTO_COOKIE_LEN;
+		}
+	return 0;
+}
+
+static enum ct_reason admit(void *ctx, const struct ct_event *ev, const struct ct_flow *f,
+                            char *why, size_t len)
+{
+	struct fr_ft *ft = ctx;
+	struct fr_core *rt = ft->rt;
+	const struct config *cfg = rt->p.cfg;
+	uint64_t cap = capacity(rt), used = total_offloaded(rt);
+
+	(void)f;
+	if (rt->hw_full) {
+		snprintf(why, len,
+		         "the kernel answered ENOSPC (the hardware table is full): waiting for a "
+		         "rule to be deleted");
+		return CT_R_FULL;
+	}
+	if (cap && used >= cap) {
+		snprintf(why, len, "%llu connections offloaded: the capacity (%s)",
+		         (unsigned long long)used,
+		         cfg && cfg->flow_max == cap ? "[flow] max_flows" : "profile capacity / 2");
+		return CT_R_FULL;
+	}
+	if (cfg && cfg->flow_tcp_first && cap && ev->conn.orig.proto == IPPROTO_UDP &&
+	    used * 100 >= cap * FR_NEAR_FULL) {
+		snprintf(
+		    why, len,
+		    "near capacity (%llu of %llu connections offloaded): UDP waits so TCP goes "
+		    "first ([flow] prefer = tcp)",
+		    (unsigned long long)used, (unsigned long long)cap);
+		return CT_R_FULL;
+	}
+	if (cfg && (cfg->flow_min_packets || cfg->flow_min_bytes) && rt->p.acct &&
+	    rt->admit_mode != FR_ADMIT_RETRY) {
+		uint64_t pk = ev->packets[0] + ev->packets[1], by = ev->bytes[0] + ev->bytes[1];
+
+		if (!ev->has_counters) {
+			/* events carry no counters (only DESTROY does): the next poll's dump will;
+			 * a dump entry without them predates accounting: offload it */
+			if (rt->admit_mode == FR_ADMIT_DUMP)
+				return CT_R_NONE;
+			snprintf(why, len,
+			         "waiting for %llu packets or %llu bytes ([flow] min_packets / "
+			         "min_bytes): counters are read at the next poll",
+			         (unsigned long long)cfg->flow_min_packets,
+			         (unsigned long long)cfg->flow_min_bytes);
+			return CT_R_POLICY;
+		}
+		if ((!cfg->flow_min_packets || pk < cfg->flow_min_packets) &&
+		    (!cfg->flow_min_bytes || by < cfg->flow_min_bytes)) {
+			snprintf(why, len,
+			         "%llu packets, %llu bytes so far: offloaded after %llu packets or "
+			         "%llu bytes ([flow] min_packets / min_bytes)",
+			         (unsigned long long)pk, (unsigned long long)by,
+			         (unsigned long long)cfg->flow_min_packets,
+			         (unsigned long long)cfg->flow_min_bytes);
+			return CT_R_POLICY;
+		}
+	}
+	return CT_R_NONE;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static int ft_init(struct fr_core *rt, struct fr_ft *ft, uint32_t index,
+                   const struct plan_flowtable *pf, char *err, size_t errlen)
+{
+	const char *fam = nft_family_name(pf->table->family);
+	struct ct_engine_opts eo;
+
+	memset(ft, 0, sizeof(*ft));
+	ft->rt = rt;
+	ft->index = index;
+	ft->pf = pf;
+	snprintf(ft->name, sizeof(ft->name), "%s %s %s", fam, pf->table->name, pf->flowtable->name);
+	ft->owner = nto_cookie_owner(fam, pf->table->name, pf->flowtable->name);
+	for (size_t i = 0; i < pf->n_devices; i++) {
+		const struct profile *pr = pf->devices[i].profile;
+
+		if (!pr)
+			continue;
+		if (!ft->profile)
+			ft->profile = pr;
+		else if (pr != ft->profile && strcmp(pr->name, ft->profile->name) != 0)
+			logf_(rt, LOG_LEVEL_WARNING,
+			      "flowtable %s: devices with profiles %s and %s: rules are checked "
+			      "against %s",
+			      ft->name, ft->profile->name, pr->name, ft->profile->name);
+	}
+	ft->n_rules = ct_elig_rules_from_plan(pf, ft->rules, FR_MAX_RULES);
+	ft->po.snap = rt->have_snap ? &rt->snap : NULL;
+	ft->po.pf = pf;
+	ft->po.hw_only = ft->profile && ft->profile->skip_sw;
+
+	ct_engine_opts_init(&eo);
+	eo.rules = ft->rules;
+	eo.n_rules = ft->n_rules;
+	eo.profile = ft->profile;
+	eo.path = fr_path_resolve;
+	eo.path_ctx = &ft->po;
+	eo.sink = sink;
+	eo.sink_ctx = ft;
+	eo.admit = admit;
+	eo.admit_ctx = ft;
+	eo.rule.prio = FR_FLOW_PRIO;
+	eo.rule.cookie_len = NTO_COOKIE_LEN;
+	nto_cookie_make(eo.rule.cookie, ft->owner, 0);
+	if (rt->p.tcp_timeout_s)
+		eo.tcp_timeout_s = rt->p.tcp_timeout_s;
+	if (rt->p.udp_timeout_s)
+		eo.udp_timeout_s = rt->p.udp_timeout_s;
+	if (rt->p.idle_s)
+		eo.idle_s = rt->p.idle_s;
+	ft->e = ct_engine_new(&eo);
+	if (!ft->e) {
+		snprintf(err, errlen, "flowtable %s: out of memory", ft->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_fts(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	rt->fts = NULL;
+	rt->n_fts = 0;
+	if (!plan)
+		return 0;
+	for (size_t i = 0; i < plan->n_flowtables; i++)
+		if (plan->flowtables[i].strategy == PROFILE_STRATEGY_FLOW)
+			n++;
+	if (!n)
+		return 0;
+	rt->fts = calloc(n, sizeof(*rt->fts));
+	if (!rt->fts) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < plan->n_flowtables; i++) {
+		int rc;
+
+		if (plan->flowtables[i].strategy != PROFILE_STRATEGY_FLOW)
+			continue;
+		rc = ft_init(rt, &rt->fts[rt->n_fts], (uint32_t)rt->n_fts, &plan->flowtables[i],
+		             err, errlen);
+		if (rc)
+			return rc;
+		rt->n_fts++;
+	}
+	return 0;
+}
+
+static void free_fts(struct fr_core *rt)
+{
+	for (size_t i = 0; i < rt->n_fts; i++)
+		ct_engine_free(rt->fts[i].e);
+	free(rt->fts);
+	rt->fts = NULL;
+	rt->n_fts = 0;
+}
+
+int fr_create(struct fr_core **out, const struct fr_params *p, char *err, size_t errlen)
+{
+	struct fr_core *rt = calloc(1, sizeof(*rt));
+	int rc;
+
+	*out = NULL;
+	if (!rt) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rt->p = *p;
+	rc = build_fts(rt, p->plan, err, errlen);
+	if (rc) {
+		fr_destroy(rt);
+		return rc;
+	}
+	*out = rt;
+	return 0;
+}
+
+void fr_destroy(struct fr_core *rt)
+{
+	if (!rt)
+		return;
+	free_fts(rt);
+	netstate_snapshot_free(&rt->snap);
+	free(rt->ops);
+	free(rt->clsact);
+	free(rt->seen);
+	free(rt);
+}
+
+void fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap)
+{
+	netstate_snapshot_free(&rt->snap);
+	rt->snap = *snap;
+	memset(snap, 0, sizeof(*snap));
+	rt->have_snap = true;
+	for (size_t i = 0; i < rt->n_fts; i++)
+		rt->fts[i].po.snap = &rt->snap;
+}
+
+const struct fr_counters *fr_counters(const struct fr_core *rt)
+{
+	return &rt->c;
+}
+
+struct fr_counters *fr_counters_mut(struct fr_core *rt)
+{
+	return &rt->c;
+}
+
+void fr_set_sock_info(struct fr_core *rt, const struct fr_sock_info *si)
+{
+	rt->si = *si;
+}
+
+size_t fr_n_flowtables(const struct fr_core *rt)
+{
+	return rt->n_fts;
+}
+
+struct ct_engine *fr_engine(struct fr_core *rt, size_t i)
+{
+	return i < rt->n_fts ? rt->fts[i].e : NULL;
+}
+
+size_t fr_pending(const struct fr_core *rt)
+{
+	return rt->n_ops;
+}
+
+unsigned fr_stats_interval_ms(const struct fr_core *rt)
+{
+	unsigned ms = 0;
+
+	if (rt->p.cfg && rt->p.cfg->stats_interval_ms)
+		return rt->p.cfg->stats_interval_ms;
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		const struct profile *pr = rt->fts[i].profile;
+
+		if (pr && pr->stats_interval_ms && (!ms || pr->stats_interval_ms < ms))
+			ms = pr->stats_interval_ms;
+	}
+	return ms ? ms : 5000;
+}
+
+/* ---- events and dumps ------------------------------------------------------------------------ */
+
+static void feed(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
+{
+	for (size_t i = 0; i < rt->n_fts; i++)
+		if (ct_engine_event(rt->fts[i].e, ev, now_s))
+			logf_(rt, LOG_LEVEL_ERROR, "flowtable %s: out of memory for a connection",
+			      rt->fts[i].name);
+}
+
+void fr_event(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
+{
+	rt->c.events++;
+	rt->admit_mode = FR_ADMIT_EVENT;
+	feed(rt, ev, now_s);
+}
+
+void fr_dump_begin(struct fr_core *rt)
+{
+	rt->n_seen = 0;
+	rt->seen_lost = false;
+	rt->admit_mode = FR_ADMIT_DUMP;
+	rt->c.dumps++;
+}
+
+void fr_dump_entry(struct fr_core *rt, const struct ct_event *ev)
+{
+	struct ct_event e = *ev;
+
+	rt->c.dump_entries++;
+	e.type = CT_EVENT_UPDATE;
+	if (rt->n_seen == rt->cap_seen) {
+		size_t cap = rt->cap_seen ? rt->cap_seen * 2 : 1024;
+		struct ct_key *v = realloc(rt->seen, cap * sizeof(*v));
+
+		if (v) {
+			rt->seen = v;
+			rt->cap_seen = cap;
+		}
+	}
+	if (rt->n_seen < rt->cap_seen)
+		ct_key_from_conn(&e.conn, &rt->seen[rt->n_seen++]);
+	else
+		rt->seen_lost = true;
+	rt->admit_mode = FR_ADMIT_DUMP;
+	feed(rt, &e, rt->now);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ct_key));
+}
+
+void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
+{
+	rt->admit_mode = FR_ADMIT_EVENT;
+	if (!complete || rt->seen_lost)
+		return;
+	if (rt->n_seen)
+		qsort(rt->seen, rt->n_seen, sizeof(*rt->seen), key_cmp);
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		struct ct_table *t = ct_engine_table(rt->fts[i].e);
+
+		/* backwards: a removal moves the last entry into the hole */
+		for (size_t j = ct_table_count(t); j-- > 0;) {
+			struct ct_flow *f = ct_table_at(t, j);
+			struct ct_event ev;
+
+			if (j >= ct_table_count(t))
+				continue;
+			if (rt->n_seen &&
+			    bsearch(&f->key, rt->seen, rt->n_seen, sizeof(*rt->seen), key_cmp))
+				continue;
+			ct_flow_to_event(f, &ev);
+			ev.type = CT_EVENT_DESTROY;
+			rt->c.swept++;
+			ct_engine_event(rt->fts[i].e, &ev, now_s);
+		}
+	}
+}
+
+int fr_resync(struct fr_core *rt, uint32_t now_s)
+{
+	int rc;
+
+	if (!rt->p.be.dump)
+		return -EOPNOTSUPP;
+	rt->now = now_s;
+	fr_dump_begin(rt);
+	rc = rt->p.be.dump(rt->p.be.ctx, rt);
+	fr_dump_end(rt, rc == 0, now_s);
+	if (rc)
+		logf_(rt, LOG_LEVEL_WARNING, "conntrack dump failed: %s", strerror(-rc));
+	return rc;
+}
+
+/* ---- flushing ------------------------------------------------------------------------------ */
+
+static int ensure_clsact(struct fr_core *rt, uint32_t ifindex, char *why, size_t len)
+{
+	int rc;
+
+	for (size_t i = 0; i < rt->n_clsact; i++)
+		if (rt->clsact[i] == ifindex)
+			return 0;
+	if (!rt->p.be.clsact)
+		return 0;
+	rc = rt->p.be.clsact(rt->p.be.ctx, ifindex, why, len);
+	if (rc)
+		return rc;
+	if (rt->n_clsact == rt->cap_clsact) {
+		size_t cap = rt->cap_clsact ? rt->cap_clsact * 2 : 16;
+		uint32_t *v = realloc(rt->clsact, cap * sizeof(*v));
+
+		if (!v)
+			return 0; /* asked again next time */
+		rt->clsact = v;
+		rt->cap_clsact = cap;
+	}
+	rt->clsact[rt->n_clsact++] = ifindex;
+	return 0;
+}
+
+static void forget_clsact(struct fr_core *rt, uint32_t ifindex)
+{
+	for (size_t i = 0; i < rt->n_clsact; i++)
+		if (rt->clsact[i] == ifindex) {
+			rt->clsact[i] = rt->clsact[--rt->n_clsact];
+			return;
+		}
+}
+
+static bool gone(int err)
+{
+	return err == -ENOENT || err == -ENODEV || err == -EINVAL;
+}
+
+/* Deletes of one round: a last stats read (what the rules carried since the last poll), then
+ * the delete batch. */
+static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
+{
+	struct tc_rule *rules;
+	struct tc_id *ids;
+	struct nlc_tc_result *res;
+	bool *cleanup;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ops[i].kind == CT_OP_DELETE ? 2 : 0;
+	if (!k)
+		return;
+	rules = calloc(k, sizeof(*rules));
+	ids = calloc(k, sizeof(*ids));
+	res = calloc(k, sizeof(*res));
+	cleanup = calloc(k, sizeof(*cleanup));
+	if (!rules || !ids || !res || !cleanup) {
+		logf_(rt, LOG_LEVEL_ERROR, "out of memory: %zu rule deletes dropped", k);
+		goto out;
+	}
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].kind != CT_OP_DELETE)
+			continue;
+		for (int d = 0; d < 2; d++) {
+			rules[k] = ops[i].rules[d];
+			ids[k] = ops[i].rules[d].id;
+			cleanup[k] = ops[i].cleanup;
+			k++;
+		}
+	}
+	if (rt->p.be.get) {
+		rt->p.be.get(rt->p.be.ctx, ids, k, res);
+		rt->c.rules_sent += k;
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			char key[200];
+			uint64_t p[2] = {0, 0}, b[2] = {0, 0};
+
+			if (ops[i].kind != CT_OP_DELETE)
+				continue;
+			for (int d = 0; d < 2; d++, k++)
+				if (!res[k].error && res[k].state.valid) {
+					p[d] = res[k].state.packets;
+					b[d] = res[k].state.bytes;
+				}
+			rt->c.carried_bytes += b[0] + b[1];
+			key_text(&ops[i].key, key, sizeof(key));
+			logf_(rt, LOG_LEVEL_INFO,
+			      "delete: %s id=%u orig_packets=%llu reply_packets=%llu "
+			      "orig_bytes=%llu reply_bytes=%llu",
+			      key, ops[i].ct_id, (unsigned long long)p[0], (unsigned long long)p[1],
+			      (unsigned long long)b[0], (unsigned long long)b[1]);
+		}
+		memset(res, 0, k * sizeof(*res));
+	}
+	rt->p.be.del(rt->p.be.ctx, rules, k, res);
+	rt->c.batches++;
+	rt->c.rules_sent += k;
+	for (size_t i = 0; i < k; i++) {
+		if (!res[i].error) {
+			if (!cleanup[i])
+				rt->hw_full = false;
+			continue;
+		}
+		if (gone(res[i].error))
+			continue; /* already gone (device deleted, or never installed) */
+		rt->c.delete_errors++;
+		logf_(rt, LOG_LEVEL_WARNING,
+		      "delete of rule handle 0x%x on ifindex %u failed: %s%s%s", rules[i].id.handle,
+		      rules[i].id.ifindex, strerror(-res[i].error), res[i].ext.msg[0] ? ": " : "",
+		      res[i].ext.msg);
+	}
+out:
+	free(rules);
+	free(ids);
+	free(res);
+	free(cleanup);
+}
+
+static void install_failed(struct fr_core *rt, const struct fr_op *op, int err, const char *msg)
+{
+	char key[200];
+
+	rt->c.install_errors++;
+	if (err == -ENOSPC) {
+		rt->c.enospc++;
+		rt->hw_full = true;
+	}
+	key_text(&op->key, key, sizeof(key));
+	logf_(rt, err == -ENOSPC || err == -EOPNOTSUPP ? LOG_LEVEL_WARNING : LOG_LEVEL_ERROR,
+	      "install: %s: %s%s%s (stays in software)", key, strerror(-err), msg[0] ? ": " : "",
+	      msg);
+	rt->in_cleanup = true;
+	ct_engine_failed(rt->fts[op->ft].e, &op->key, err, msg);
+	rt->in_cleanup = false;
+}
+
+static void flush_installs(struct fr_core *rt, const struct fr_op *ops, size_t n)
+{
+	struct tc_rule *rules;
+	struct nlc_tc_result *res;
+	size_t *idx, k = 0, m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m += ops[i].kind == CT_OP_INSTALL;
+	if (!m)
+		return;
+	rules = calloc(2 * m, sizeof(*rules));
+	res = calloc(2 * m, sizeof(*res));
+	idx = calloc(m, sizeof(*idx));
+	if (!rules || !res || !idx) {
+		for (size_t i = 0; i < n; i++)
+			if (ops[i].kind == CT_OP_INSTALL)
+				install_failed(rt, &ops[i], -ENOMEM, "out of memory");
+		goto out;
+	}
+	m = 0;
+	for (size_t i = 0; i < n; i++) {
+		char why[NLC_EXTACK_MSG_MAX] = "";
+		int rc = 0;
+
+		if (ops[i].kind != CT_OP_INSTALL)
+			continue;
+		for (int d = 0; d < 2 && !rc; d++)
+			rc = ensure_clsact(rt, ops[i].rules[d].id.ifindex, why, sizeof(why));
+		if (rc) {
+			install_failed(rt, &ops[i], rc, why[0] ? why : "no clsact qdisc");
+			continue;
+		}
+		idx[m++] = i;
+		rules[k++] = ops[i].rules[0];
+		rules[k++] = ops[i].rules[1];
+	}
+	if (k) {
+		rt->p.be.replace(rt->p.be.ctx, rules, k, res);
+		rt->c.batches++;
+		rt->c.rules_sent += k;
+	}
+	for (size_t j = 0; j < m; j++) {
+		const struct fr_op *op = &ops[idx[j]];
+		const struct nlc_tc_result *r = &res[2 * j];
+		int err = r[0].error ? r[0].error : r[1].error;
+		const char *msg = r[0].error ? r[0].ext.msg : r[1].ext.msg;
+
+		if (!err && (r[0].mismatch || r[1].mismatch)) {
+			err = -EILSEQ;
+			msg = "the kernel's echo differs from the rule";
+		}
+		if (err) {
+			if (err == -ENODEV || err == -EINVAL)
+				for (int d = 0; d < 2; d++)
+					forget_clsact(rt, op->rules[d].id.ifindex);
+			install_failed(rt, op, err, msg);
+			continue;
+		}
+		if (op->tcp_liberal && rt->p.be.liberal) {
+			int rc = rt->p.be.liberal(rt->p.be.ctx, &op->key);
+
+			if (rc) {
+				char key[200];
+
+				rt->c.liberal_errors++;
+				key_text(&op->key, key, sizeof(key));
+				logf_(rt, LOG_LEVEL_WARNING,
+				      "tcp be_liberal on %s: %s (its FIN may be seen INVALID)", key,
+				      strerror(-rc));
+			} else {
+				rt->c.liberal_ok++;
+			}
+		}
+	}
+out:
+	free(rules);
+	free(res);
+	free(idx);
+}
+
+size_t fr_flush(struct fr_core *rt)
+{
+	size_t sent0 = rt->c.rules_sent;
+
+	for (int round = 0; round < FR_MAX_ROUNDS && rt->n_ops; round++) {
+		struct fr_op *ops = rt->ops;
+		size_t n = rt->n_ops;
+
+		/* failures queue new operations: into a fresh list */
+		rt->ops = NULL;
+		rt->n_ops = rt->cap_ops = 0;
+		flush_deletes(rt, ops, n);
+		flush_installs(rt, ops, n);
+		free(ops);
+	}
+	return (size_t)(rt->c.rules_sent - sent0);
+}
+
+void fr_remove_all(struct fr_core *rt)
+{
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		struct ct_table *t = ct_engine_table(rt->fts[i].e);
+
+		for (size_t j = 0; j < ct_table_count(t); j++) {
+			struct ct_flow *f = ct_table_at(t, j);
+			struct tc_id ids[2];
+			struct fr_op *o;
+
+			if (f->state != CT_FLOW_OFFLOADED && f->state != CT_FLOW_PENDING_DELETE)
+				continue;
+			o = op_push(rt);
+			if (!o)
+				break;
+			memset(o, 0, sizeof(*o));
+			o->kind = CT_OP_DELETE;
+			o->ft = (uint32_t)i;
+			o->key = f->key;
+			o->ct_id = f->id;
+			ct_engine_rule_ids(rt->fts[i].e, f, ids);
+			tc_rule_init(&o->rules[0], &ids[0]);
+			tc_rule_init(&o->rules[1], &ids[1]);
+			ct_table_set_state(t, f, CT_FLOW_CANDIDATE);
+		}
+	}
+	/* pending installs never go out */
+	for (size_t i = 0; i < rt->n_ops;)
+		if (rt->ops[i].kind == CT_OP_INSTALL) {
+			memmove(&rt->ops[i], &rt->ops[i + 1],
+			        (rt->n_ops - i - 1) * sizeof(*rt->ops));
+			rt->n_ops--;
+		} else {
+			i++;
+		}
+	fr_flush(rt);
+}
+
+/* ---- polls ----------------------------------------------------------------------------------- */
+
+static void poll_ft(struct fr_core *rt, struct fr_ft *ft, uint32_t now_s)
+{
+	struct ct_table *t = ct_engine_table(ft->e);
+	size_t n = ct_table_counters(t)->flows[CT_FLOW_OFFLOADED], k = 0;
+	struct ct_stats_item *items;
+	struct tc_id *ids;
+	struct nlc_tc_result *res;
+	uint32_t *prev;
+	bool *lost;
+
+	if (!n || !rt->p.be.get)
+		return;
+	items = calloc(n, sizeof(*items));
+	ids = calloc(2 * n, sizeof(*ids));
+	res = calloc(2 * n, sizeof(*res));
+	prev = calloc(2 * n, sizeof(*prev));
+	lost = calloc(n, sizeof(*lost));
+	if (!items || !ids || !res || !prev || !lost)
+		goto out;
+	for (size_t j = 0; j < ct_table_count(t) && k < n; j++) {
+		struct ct_flow *f = ct_table_at(t, j);
+
+		if (f->state != CT_FLOW_OFFLOADED)
+			continue;
+		items[k].key = f->key;
+		ct_engine_rule_ids(ft->e, f, &ids[2 * k]);
+		prev[2 * k] = f->packets[0];
+		prev[2 * k + 1] = f->packets[1];
+		k++;
+	}
+	rt->p.be.get(rt->p.be.ctx, ids, 2 * k, res);
+	rt->c.rules_sent += 2 * k;
+	rt->c.batches++;
+	for (size_t i = 0; i < k; i++) {
+		for (int d = 0; d < 2; d++) {
+			const struct nlc_tc_result *r = &res[2 * i + (size_t)d];
+
+			if (r->error) {
+				rt->c.get_errors++;
+				if (gone(r->error))
+					lost[i] = true;
+				continue;
+			}
+			items[i].st[d] = r->state;
+			items[i].st[d].valid = true;
+			rt->c.carried_packets +=
+			    (uint32_t)r->state.packets - prev[2 * i + (size_t)d];
+		}
+	}
+	ct_engine_stats(ft->e, items, k, now_s);
+	for (size_t i = 0; i < k; i++) {
+		char key[200];
+		int rc;
+
+		if (lost[i] && items[i].verdict != CT_STATS_EXPIRED) {
+			key_text(&items[i].key, key, sizeof(key));
+			logf_(rt, LOG_LEVEL_WARNING, "rules of %s disappeared from the kernel",
+			      key);
+			ct_engine_failed(
+			    ft->e, &items[i].key, -ENOENT,
+			    "its rules disappeared from the kernel (deleted by someone "
+			    "else?)");
+			continue;
+		}
+		if (items[i].verdict != CT_STATS_REFRESH || !items[i].timeout_s ||
+		    !rt->p.be.refresh)
+			continue;
+		rc = rt->p.be.refresh(rt->p.be.ctx, &items[i].key, items[i].timeout_s);
+		if (!rc) {
+			rt->c.refresh_ok++;
+		} else if (rc == -EOPNOTSUPP) {
+			rt->c.refresh_offload++; /* the kernel's flowtable holds it */
+		} else {
+			rt->c.refresh_errors++;
+			key_text(&items[i].key, key, sizeof(key));
+			logf_(rt, rc == -ENOENT ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
+			      "conntrack timeout refresh of %s: %s", key, strerror(-rc));
+		}
+	}
+out:
+	free(items);
+	free(ids);
+	free(res);
+	free(prev);
+	free(lost);
+}
+
+bool fr_poll(struct fr_core *rt, uint32_t now_s)
+{
+	uint64_t cap = capacity(rt);
+	bool room = !rt->hw_full && (!cap || total_offloaded(rt) < cap);
+	bool want_dump = false;
+
+	rt->c.polls++;
+	for (size_t i = 0; i < rt->n_fts; i++)
+		poll_ft(rt, &rt->fts[i], now_s);
+	fr_flush(rt);
+	/* flows that wait for counters (policy) or for room (capacity): a dump gives both the
+	 * counters and a fresh try */
+	for (size_t i = 0; i < rt->n_fts && !want_dump; i++) {
+		struct ct_table *t = ct_engine_table(rt->fts[i].e);
+
+		for (size_t j = 0; j < ct_table_count(t); j++) {
+			const struct ct_flow *f = ct_table_at(t, j);
+
+			if ((f->state == CT_FLOW_CANDIDATE && f->reason == CT_R_POLICY) ||
+			    (room && f->state == CT_FLOW_REFUSED && f->reason == CT_R_FULL)) {
+				want_dump = true;
+				break;
+			}
+		}
+	}
+	return want_dump;
+}
+
+void fr_reresolve(struct fr_core *rt, uint32_t now_s)
+{
+	rt->admit_mode = FR_ADMIT_RETRY;
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		struct ct_table *t = ct_engine_table(rt->fts[i].e);
+
+		for (size_t j = 0; j < ct_table_count(t); j++) {
+			struct ct_flow *f = ct_table_at(t, j);
+			bool was = f->state == CT_FLOW_OFFLOADED;
+
+			if (!was && !(f->state == CT_FLOW_REFUSED &&
+			              (f->reason == CT_R_PATH || f->reason == CT_R_RULE)))
+				continue;
+			rt->c.reresolves++;
+			if (ct_engine_reresolve(rt->fts[i].e, f, now_s) && was)
+				rt->c.path_changes++;
+		}
+	}
+	rt->admit_mode = FR_ADMIT_EVENT;
+	fr_flush(rt);
+}
+
+/* ---- plan ---------------------------------------------------------------------------------- */
+
+int fr_set_plan(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen)
+{
+	fr_remove_all(rt);
+	free_fts(rt);
+	rt->p.plan = plan;
+	return build_fts(rt, plan, err, errlen);
+}
+
+/* ---- views ----------------------------------------------------------------------------------- */
+
+static const char *state_name(unsigned s)
+{
+	static const char *const n[CT_FLOW_STATE_COUNT] = {"candidate", "offloaded", "refused",
+	                                                   "pending-delete"};
+
+	return s < CT_FLOW_STATE_COUNT ? n[s] : "?";
+}
+
+static const char *dev_name(const struct fr_core *rt, uint32_t ifindex, char buf[IFNAMSIZ])
+{
+	const struct netstate_link *l =
+	    rt->have_snap ? netstate_link_by_index(&rt->snap, ifindex) : NULL;
+
+	if (l)
+		return l->name;
+	snprintf(buf, IFNAMSIZ, "ifindex %u", ifindex);
+	return buf;
+}
+
+json_t *fr_status_json(const struct fr_core *rt)
+{
+	json_t *o = json_object(), *fts = json_array(), *refused = json_object();
+	uint64_t tracked = 0, off = 0, sw = 0, by_reason[CT_R_COUNT] = {0};
+	const struct fr_counters *c = &rt->c;
+	uint64_t cap = capacity(rt);
+
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		const struct fr_ft *ft = &rt->fts[i];
+		struct ct_table *t = ct_engine_table(ft->e);
+		const struct ct_table_counters *tc = ct_table_counters(t);
+		const struct ct_engine_counters *ec = ct_engine_counters(ft->e);
+		json_t *j = json_object();
+
+		tracked += ct_table_count(t);
+		off += tc->flows[CT_FLOW_OFFLOADED];
+		for (size_t k = 0; k < ct_table_count(t); k++) {
+			const struct ct_flow *f = ct_table_at(t, k);
+
+			if (f->state != CT_FLOW_OFFLOADED && f->reason < CT_R_COUNT)
+				by_reason[f->reason]++;
+		}
+		json_object_set_new(j, "flowtable", json_string(ft->name));
+		json_object_set_new(j, "profile",
+		                    ft->profile ? json_string(ft->profile->name) : json_null());
+		json_object_set_new(j, "flow_add_rules", json_integer((json_int_t)ft->n_rules));
+		json_object_set_new(j, "tracked", json_integer((json_int_t)ct_table_count(t)));
+		for (int s = 0; s < CT_FLOW_STATE_COUNT; s++)
+			json_object_set_new(j, state_name((unsigned)s),
+			                    json_integer((json_int_t)tc->flows[s]));
+		json_object_set_new(j, "events_new", json_integer((json_int_t)ec->events[1]));
+		json_object_set_new(j, "events_update", json_integer((json_int_t)ec->events[2]));
+		json_object_set_new(j, "events_destroy", json_integer((json_int_t)ec->events[3]));
+		json_object_set_new(j, "installs", json_integer((json_int_t)ec->installs));
+		json_object_set_new(j, "deletes", json_integer((json_int_t)ec->deletes));
+		json_object_set_new(j, "refreshes", json_integer((json_int_t)ec->refreshes));
+		json_object_set_new(j, "idle_expired", json_integer((json_int_t)ec->idle_expired));
+		json_object_set_new(j, "table_full", json_integer((json_int_t)tc->full));
+		json_array_append_new(fts, j);
+	}
+	sw = tracked - off;
+	for (int r = 1; r < CT_R_COUNT; r++)
+		if (by_reason[r])
+			json_object_set_new(refused, ct_reason_name((enum ct_reason)r),
+			                    json_integer((json_int_t)by_reason[r]));
+	json_object_set_new(o, "tracked", json_integer((json_int_t)tracked));
+	json_object_set_new(o, "offloaded", json_integer((json_int_t)off));
+	json_object_set_new(o, "in_software", json_integer((json_int_t)sw));
+	json_object_set_new(o, "in_software_by_reason", refused);
+	json_object_set_new(o, "capacity", cap ? json_integer((json_int_t)cap) : json_null());
+	json_object_set_new(o, "capacity_used_percent",
+	                    cap ? json_real(100.0 * (double)off / (double)cap) : json_null());
+	json_object_set_new(o, "hardware_full", json_boolean(rt->hw_full));
+	json_object_set_new(o, "flowtables", fts);
+	{
+		json_t *ct = json_object();
+
+		json_object_set_new(ct, "events", json_integer((json_int_t)c->events));
+		json_object_set_new(ct, "overruns", json_integer((json_int_t)c->enobufs));
+		json_object_set_new(ct, "resyncs", json_integer((json_int_t)c->resyncs));
+		json_object_set_new(ct, "dumps", json_integer((json_int_t)c->dumps));
+		json_object_set_new(ct, "dump_entries", json_integer((json_int_t)c->dump_entries));
+		json_object_set_new(ct, "swept", json_integer((json_int_t)c->swept));
+		json_object_set_new(ct, "rcvbuf", json_integer((json_int_t)rt->si.ct_rcvbuf));
+		json_object_set_new(ct, "accounting", json_boolean(rt->p.acct));
+		if (rt->si.acct_note)
+			json_object_set_new(ct, "accounting_note", json_string(rt->si.acct_note));
+		json_object_set_new(ct, "refresh_ok", json_integer((json_int_t)c->refresh_ok));
+		json_object_set_new(ct, "refresh_errors",
+		                    json_integer((json_int_t)c->refresh_errors));
+		json_object_set_new(ct, "refresh_kernel_offload",
+		                    json_integer((json_int_t)c->refresh_offload));
+		json_object_set_new(ct, "liberal_ok", json_integer((json_int_t)c->liberal_ok));
+		json_object_set_new(ct, "liberal_errors",
+		                    json_integer((json_int_t)c->liberal_errors));
+		json_object_set_new(o, "conntrack", ct);
+	}
+	{
+		json_t *nl = json_object();
+
+		json_object_set_new(nl, "batches", json_integer((json_int_t)c->batches));
+		json_object_set_new(nl, "requests", json_integer((json_int_t)c->rules_sent));
+		json_object_set_new(nl, "install_errors",
+		                    json_integer((json_int_t)c->install_errors));
+		json_object_set_new(nl, "delete_errors",
+		                    json_integer((json_int_t)c->delete_errors));
+		json_object_set_new(nl, "get_errors", json_integer((json_int_t)c->get_errors));
+		json_object_set_new(nl, "enospc", json_integer((json_int_t)c->enospc));
+		json_object_set_new(nl, "coalesced", json_integer((json_int_t)c->coalesced));
+		json_object_set_new(o, "netlink", nl);
+	}
+	json_object_set_new(o, "polls", json_integer((json_int_t)c->polls));
+	json_object_set_new(o, "reresolves", json_integer((json_int_t)c->reresolves));
+	json_object_set_new(o, "path_changes", json_integer((json_int_t)c->path_changes));
+	json_object_set_new(o, "carried_packets", json_integer((json_int_t)c->carried_packets));
+	json_object_set_new(o, "carried_bytes_closed", json_integer((json_int_t)c->carried_bytes));
+	json_object_set_new(o, "pending", json_integer((json_int_t)rt->n_ops));
+	return o;
+}
+
+static json_t *tuple_json(int family, uint8_t proto, const union tc_addr *s, const union tc_addr *d,
+                          uint16_t sp, uint16_t dp)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, s, a, sizeof(a));
+	inet_ntop(family, d, b, sizeof(b));
+	(void)proto;
+	return json_pack("{s:s, s:s, s:i, s:i}", "src", a, "dst", b, "sport", (int)sp, "dport",
+	                 (int)dp);
+}
+
+static void flow_explain(const struct fr_core *rt, const struct fr_ft *ft, const struct ct_flow *f,
+                         char *buf, size_t len)
+{
+	char a[IFNAMSIZ], b[IFNAMSIZ];
+
+	if (f->state == CT_FLOW_OFFLOADED) {
+		snprintf(buf, len, "offloaded: rules on %s (handle 0x%x) and %s (handle 0x%x)",
+		         dev_name(rt, f->ifindex[0], a), f->handle[0],
+		         dev_name(rt, f->ifindex[1], b), f->handle[1]);
+		return;
+	}
+	ct_engine_explain(ft->e, f, buf, len);
+}
+
+json_t *fr_flows_json(const struct fr_core *rt)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		const struct fr_ft *ft = &rt->fts[i];
+		struct ct_table *t = ct_engine_table(ft->e);
+
+		for (size_t k = 0; k < ct_table_count(t); k++) {
+			const struct ct_flow *f = ct_table_at(t, k);
+			json_t *j = json_object();
+			char text[512], dn[IFNAMSIZ];
+
+			json_object_set_new(j, "flowtable", json_string(ft->name));
+			json_object_set_new(j, "id", json_integer(f->id));
+			json_object_set_new(j, "family",
+			                    json_string(f->key.family == AF_INET ? "ip" : "ip6"));
+			json_object_set_new(
+			    j, "proto", json_string(f->key.proto == IPPROTO_TCP ? "tcp" : "udp"));
+			json_object_set_new(j, "original",
+			                    tuple_json(f->key.family, f->key.proto, &f->key.src,
+			                               &f->key.dst, f->key.sport, f->key.dport));
+			json_object_set_new(j, "reply",
+			                    tuple_json(f->key.family, f->key.proto, &f->reply_src,
+			                               &f->reply_dst, f->reply_sport,
+			                               f->reply_dport));
+			json_object_set_new(j, "zone", json_integer(f->key.zone));
+			json_object_set_new(j, "mark", json_integer(f->mark));
+			if (f->key.proto == IPPROTO_TCP)
+				json_object_set_new(j, "tcp_state",
+				                    json_string(ct_tcp_state_name(f->tcp_state)));
+			json_object_set_new(j, "state", json_string(state_name(f->state)));
+			json_object_set_new(
+			    j, "reason",
+			    f->reason ? json_string(ct_reason_name((enum ct_reason)f->reason))
+			              : json_null());
+			flow_explain(rt, ft, f, text, sizeof(text));
+			json_object_set_new(j, "explain", json_string(text));
+			if (f->state == CT_FLOW_OFFLOADED) {
+				json_t *rules = json_array();
+				struct tc_id ids[2];
+
+				ct_engine_rule_ids(ft->e, f, ids);
+				for (int d = 0; d < 2; d++)
+					json_array_append_new(
+					    rules,
+					    json_pack("{s:s, s:s, s:i, s:i, s:i, s:i}", "dir",
+					              d ? "reply" : "original", "dev",
+					              dev_name(rt, ids[d].ifindex, dn), "ifindex",
+					              (int)ids[d].ifindex, "prio", (int)ids[d].prio,
+					              "handle", (int)ids[d].handle, "packets",
+					              (int)f->packets[d]));
+				json_object_set_new(j, "rules", rules);
+				json_object_set_new(j, "last_active_s",
+				                    json_integer(f->last_active_s));
+			}
+			json_array_append_new(arr, j);
+		}
+	}
+	return arr;
+}
+
+int fr_parse_query(const char *q, struct flow_tuple *t)
+{
+	char proto[16], s[INET6_ADDRSTRLEN + 1], d[INET6_ADDRSTRLEN + 1];
+	unsigned sp, dp;
+	char extra;
+
+	memset(t, 0, sizeof(*t));
+	if (sscanf(q, "%15s %46s %u %46s %u %c", proto, s, &sp, d, &dp, &extra) != 5 ||
+	    sp > 65535 || dp > 65535)
+		return -EINVAL;
+	if (strcmp(proto, "tcp") == 0)
+		t->proto = IPPROTO_TCP;
+	else if (strcmp(proto, "udp") == 0)
+		t->proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	t->family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(t->family, s, &t->src) != 1 || inet_pton(t->family, d, &t->dst) != 1)
+		return -EINVAL;
+	t->sport = (uint16_t)sp;
+	t->dport = (uint16_t)dp;
+	return 0;
+}
+
+static bool addr_eq(int family, const union tc_addr *a, const union tc_addr *b)
+{
+	return memcmp(a, b, family == AF_INET ? 4 : 16) == 0;
+}
+
+int fr_explain(const struct fr_core *rt, const char *query, char *buf, size_t len)
+{
+	struct flow_tuple q;
+	size_t off = 0;
+	int found = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (fr_parse_query(query, &q)) {
+		snprintf(buf, len,
+		         "cannot read \"%s\": expected PROTO SADDR SPORT DADDR DPORT, e.g. \"tcp "
+		         "10.0.1.2 40000 10.0.2.2 5201\"\n",
+		         query);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < rt->n_fts; i++) {
+		const struct fr_ft *ft = &rt->fts[i];
+		struct ct_table *t = ct_engine_table(ft->e);
+
+		for (size_t k = 0; k < ct_table_count(t); k++) {
+			const struct ct_flow *f = ct_table_at(t, k);
+			char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN],
+			    rd[INET6_ADDRSTRLEN], text[512];
+			bool orig, reply;
+			int n;
+
+			if (f->key.family != q.family || f->key.proto != q.proto)
+				continue;
+			orig = addr_eq(q.family, &f->key.src, &q.src) &&
+			       addr_eq(q.family, &f->key.dst, &q.dst) && f->key.sport == q.sport &&
+			       f->key.dport == q.dport;
+			reply = addr_eq(q.family, &f->reply_src, &q.src) &&
+			        addr_eq(q.family, &f->reply_dst, &q.dst) &&
+			        f->reply_sport == q.sport && f->reply_dport == q.dport;
+			if (!orig && !reply)
+				continue;
+			found++;
+			inet_ntop(q.family, &f->key.src, s, sizeof(s));
+			inet_ntop(q.family, &f->key.dst, d, sizeof(d));
+			inet_ntop(q.family, &f->reply_src, rs, sizeof(rs));
+			inet_ntop(q.family, &f->reply_dst, rd, sizeof(rd));
+			flow_explain(rt, ft, f, text, sizeof(text));
+			n = snprintf(
+			    buf + off, off < len ? len - off : 0,
+			    "flowtable %s: %s %s %u -> %s %u (reply %s %u -> %s %u) zone %u "
+			    "id %u%s%s: %s\n",
+			    ft->name, q.proto == IPPROTO_TCP ? "tcp" : "udp", s, f->key.sport, d,
+			    f->key.dport, rs, f->reply_sport, rd, f->reply_dport, f->key.zone,
+			    f->id, f->key.proto == IPPROTO_TCP ? " " : "",
+			    f->key.proto == IPPROTO_TCP ? ct_tcp_state_name(f->tcp_state) : "",
+			    text);
+			if (n > 0)
+				off += (size_t)n;
+		}
+	}
+	if (!found) {
+		snprintf(buf, len, "no tracked connection matches \"%s\" (in either direction)%s\n",
+		         query, rt->n_fts ? "" : ": no flowtable uses the flow strategy");
+		return -ENOENT;
+	}
+	return 0;
+}

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * flowrt.h: the core (core.c) on the daemon's loop, with the real kernel behind it.
+ *
+ *  - conntrack events: a non-blocking subscription (NEW / UPDATE / DESTROY) on the loop; each
+ *    readable callback reads everything queued, then flushes the pending rule operations
+ *    once (events arriving together become one install batch). On ENOBUFS (events lost) the
+ *    overrun is counted, the receive buffer doubled up to [daemon] rcvbuf_max_kb, and one
+ *    resync dump scheduled (coalesced: further overruns before it runs add nothing).
+ *  - a full dump at start and on resyncs, through a second conntrack handle (also used for
+ *    the timeout refreshes and the TCP be_liberal updates).
+ *  - a stats timer (stats_interval_ms, else the profiles' smallest): rule stats in one get
+ *    batch, conntrack timeouts refreshed for flows whose rules carried packets, idle flows'
+ *    rules deleted; a dump when flows wait for the packet policy or for capacity.
+ *  - netstate changes: debounced (50 ms), then one snapshot and a re-resolution.
+ *
+ * Conntrack accounting: the packet counters userspace can read (CTA_COUNTERS) cannot be set:
+ * ctnetlink's change path (ctnetlink_change_conntrack, 6.1) takes helper, timeout, status,
+ * protoinfo, mark, seq-adjust, synproxy and labels only, and creation ignores counters too; the
+ * only write is zeroing (IPCTNL_MSG_CT_GET_CTRZERO). So packets carried by tc are not added to
+ * conntrack's counters; the runtime reports what its rules carried instead (status
+ * "carried_packets", and per deleted flow in the log).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "flowrt_int.h"
+
+#define FR_NETSTATE_DEBOUNCE_MS 50
+#define FR_CT_RCVBUF_START      (1u << 20)
+
+struct flowrt {
+	struct flowrt_opts o;
+	struct fr_core *core;
+	struct nfct_handle *evh; /* events */
+	struct nfct_handle *qh;  /* dumps, timeout refreshes, be_liberal */
+	struct ct_handler ev_handler, dump_handler;
+	struct ev_timer *stats_t, *resync_t, *netstate_t;
+	bool fd_added;
+	size_t rcvbuf, rcvbuf_max;
+	char acct_note[200];
+	bool acct_by_us;
+};
+
+__attribute__((format(printf, 3, 4))) static void rlog(struct flowrt *rt, enum log_level l,
+                                                       const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!rt->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rt->o.log(rt->o.log_ctx, l, "%s", buf);
+}
+
+static uint32_t now_s(void)
+{
+	return (uint32_t)(ev_now_ms() / 1000);
+}
+
+/* ---- sysctls (read and written as files: no shelling out) ---- */
+
+static int sysctl_read(const char *name, long *v)
+{
+	char path[160], buf[32];
+	FILE *f;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/netfilter/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fgets(buf, sizeof(buf), f)) {
+		*v = strtol(buf, NULL, 10);
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int sysctl_write(const char *name, const char *v)
+{
+	char path[160];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/netfilter/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fputs(v, f) < 0)
+		rc = -EIO;
+	if (fclose(f) != 0 && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/* ---- the backend ---- */
+
+static int be_clsact(void *ctx, uint32_t ifindex, char *why, size_t len)
+{
+	struct flowrt *rt = ctx;
+	struct nlc_extack ext;
+	int rc = nlc_tc_ensure_clsact(rt->o.rtnl, ifindex, &ext);
+
+	if (rc)
+		snprintf(why, len, "clsact on ifindex %u: %s", ifindex, ext.msg);
+	return rc;
+}
+
+static int be_replace(void *ctx, const struct tc_rule *r, size_t n, struct nlc_tc_result *res)
+{
+	struct flowrt *rt = ctx;
+
+	return nlc_tc_replace_batch(rt->o.rtnl, r, n, res, NULL, NULL);
+}
+
+static int be_del(void *ctx, const struct tc_rule *r, size_t n, struct nlc_tc_result *res)
+{
+	struct flowrt *rt = ctx;
+
+	return nlc_tc_delete_batch(rt->o.rtnl, r, n, res, NULL);
+}
+
+static int be_get(void *ctx, const struct tc_id *ids, size_t n, struct nlc_tc_result *res)
+{
+	struct flowrt *rt = ctx;
+
+	return nlc_tc_get_batch(rt->o.rtnl, ids, n, res, NULL, NULL);
+}
+
+static int be_refresh(void *ctx, const struct ct_key *k, uint32_t timeout_s)
+{
+	struct flowrt *rt = ctx;
+
+	return ct_refresh_timeout(rt->qh, k, timeout_s);
+}
+
+static int be_liberal(void *ctx, const struct ct_key *k)
+{
+	struct flowrt *rt = ctx;
+
+	return ct_set_tcp_liberal(rt->qh, k);
+}
+
+static int be_dump(void *ctx, struct fr_core *core)
+{
+	struct flowrt *rt = ctx;
+
+	(void)core;
+	return ct_dump(rt->qh, &rt->dump_handler);
+}
+
+/* ---- conntrack ---- */
+
+static int on_event(void *ctx, const struct ct_event *ev)
+{
+	struct flowrt *rt = ctx;
+
+	fr_event(rt->core, ev, now_s());
+	return 0;
+}
+
+static int on_dump_entry(void *ctx, const struct ct_event *ev)
+{
+	struct flowrt *rt = ctx;
+
+	fr_dump_entry(rt->core, ev);
+	return 0;
+}
+
+static void set_ct_rcvbuf(struct flowrt *rt, size_t bytes)
+{
+	int fd = nfct_fd(rt->evh);
+	int v = (int)bytes;
+	socklen_t l = sizeof(v);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0)
+		rt->rcvbuf = (size_t)v;
+	rt->rcvbuf = bytes > rt->rcvbuf ? bytes : rt->rcvbuf;
+}
+
+static void publish_info(struct flowrt *rt)
+{
+	struct fr_sock_info si = {
+	    .ct_rcvbuf = rt->rcvbuf,
+	    .acct_enabled_by_us = rt->acct_by_us,
+	    .acct_note = rt->acct_note[0] ? rt->acct_note : NULL,
+	};
+
+	fr_set_sock_info(rt->core, &si);
+}
+
+static void schedule_resync(struct flowrt *rt)
+{
+	if (rt->resync_t && !ev_timer_armed(rt->resync_t))
+		ev_timer_arm(rt->resync_t, 1, 0);
+}
+
+static void on_ct_readable(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct flowrt *rt = arg;
+	int rc;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	for (int tries = 0; tries < 8; tries++) {
+		rc = ct_events_read(rt->evh);
+		if (rc != -ENOBUFS)
+			break;
+		fr_counters_mut(rt->core)->enobufs++;
+		if (rt->rcvbuf < rt->rcvbuf_max) {
+			size_t want =
+			    rt->rcvbuf * 2 < rt->rcvbuf_max ? rt->rcvbuf * 2 : rt->rcvbuf_max;
+
+			set_ct_rcvbuf(rt, want);
+			rlog(rt, LOG_LEVEL_WARNING,
+			     "conntrack events lost (receive buffer overrun): buffer now %zu KiB, "
+			     "resync scheduled",
+			     rt->rcvbuf / 1024);
+		} else {
+			rlog(rt, LOG_LEVEL_WARNING,
+			     "conntrack events lost (receive buffer overrun at the %zu KiB cap): "
+			     "resync scheduled",
+			     rt->rcvbuf / 1024);
+		}
+		publish_info(rt);
+		schedule_resync(rt);
+	}
+	if (rc && rc != -ENOBUFS)
+		rlog(rt, LOG_LEVEL_ERROR, "conntrack events: %s", strerror(-rc));
+	fr_flush(rt->core);
+}
+
+static void on_resync(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct flowrt *rt = arg;
+
+	(void)loop;
+	(void)t;
+	fr_counters_mut(rt->core)->resyncs++;
+	/* read what is queued first: the dump then supersedes it */
+	ct_events_read(rt->evh);
+	if (fr_resync(rt->core, now_s()) == -ENOBUFS)
+		schedule_resync(rt);
+	fr_flush(rt->core);
+}
+
+static void on_stats(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct flowrt *rt = arg;
+
+	(void)loop;
+	(void)t;
+	if (fr_poll(rt->core, now_s()))
+		fr_resync(rt->core, now_s());
+	fr_flush(rt->core);
+}
+
+static void take_snapshot(struct flowrt *rt)
+{
+	struct netstate_snapshot snap;
+	int rc;
+
+	if (!rt->o.netstate)
+		return;
+	memset(&snap, 0, sizeof(snap));
+	rc = netstate_snapshot(rt->o.netstate, &snap);
+	if (rc) {
+		rlog(rt, LOG_LEVEL_ERROR, "network state snapshot: %s", strerror(-rc));
+		return;
+	}
+	fr_set_snapshot(rt->core, &snap);
+}
+
+static void on_netstate(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct flowrt *rt = arg;
+
+	(void)loop;
+	(void)t;
+	take_snapshot(rt);
+	fr_reresolve(rt->core, now_s());
+}
+
+void flowrt_netstate_changed(struct flowrt *rt)
+{
+	if (rt && rt->netstate_t && !ev_timer_armed(rt->netstate_t))
+		ev_timer_arm(rt->netstate_t, FR_NETSTATE_DEBOUNCE_MS, 0);
+}
+
+/* ---- life cycle ---- */
+
+static void check_acct(struct flowrt *rt, const struct config *cfg, bool *acct)
+{
+	long v = 0;
+	int rc = sysctl_read("nf_conntrack_acct", &v);
+	bool policy = cfg && (cfg->flow_min_packets || cfg->flow_min_bytes);
+
+	*acct = rc == 0 && v != 0;
+	if (*acct || !policy)
+		return;
+	rc = sysctl_write("nf_conntrack_acct", "1");
+	if (rc == 0) {
+		*acct = true;
+		rt->acct_by_us = true;
+		snprintf(
+		    rt->acct_note, sizeof(rt->acct_note),
+		    "net.netfilter.nf_conntrack_acct was 0: set to 1 for [flow] min_packets / "
+		    "min_bytes (connections older than that have no counters and are not held)");
+		rlog(rt, LOG_LEVEL_INFO, "%s", rt->acct_note);
+		return;
+	}
+	snprintf(rt->acct_note, sizeof(rt->acct_note),
+	         "net.netfilter.nf_conntrack_acct is off and could not be set (%s): [flow] "
+	         "min_packets / min_bytes are not applied",
+	         strerror(-rc));
+	rlog(rt, LOG_LEVEL_WARNING, "%s", rt->acct_note);
+}
+
+int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct plan *plan,
+                 char *err, size_t errlen)
+{
+	struct flowrt *rt;
+	struct fr_params p;
+	long v;
+	int rc;
+
+	*out = NULL;
+	if (!o || !o->loop || !o->rtnl) {
+		snprintf(err, errlen, "flowrt: a loop and a netlink socket are required");
+		return -EINVAL;
+	}
+	rt = calloc(1, sizeof(*rt));
+	if (!rt) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rt->o = *o;
+	rt->ev_handler = (struct ct_handler){.fn = on_event, .ctx = rt};
+	rt->dump_handler = (struct ct_handler){.fn = on_dump_entry, .ctx = rt};
+	rt->rcvbuf_max = o->cfg && o->cfg->rcvbuf_max_kb ? (size_t)o->cfg->rcvbuf_max_kb * 1024
+	                                                 : (size_t)64 << 20;
+
+	memset(&p, 0, sizeof(p));
+	p.plan = plan;
+	p.cfg = o->cfg;
+	p.log = o->log;
+	p.log_ctx = o->log_ctx;
+	p.be = (struct fr_backend){
+	    .clsact = be_clsact,
+	    .replace = be_replace,
+	    .del = be_del,
+	    .get = be_get,
+	    .refresh = be_refresh,
+	    .liberal = be_liberal,
+	    .dump = be_dump,
+	    .ctx = rt,
+	};
+	check_acct(rt, o->cfg, &p.acct);
+	/* refresh to the kernel's own timeouts for the state */
+	if (sysctl_read("nf_conntrack_tcp_timeout_established", &v) == 0 && v > 0)
+		p.tcp_timeout_s = (uint32_t)v;
+	if (sysctl_read("nf_conntrack_udp_timeout_stream", &v) == 0 && v > 0)
+		p.udp_timeout_s = (uint32_t)v;
+	rc = fr_create(&rt->core, &p, err, errlen);
+	if (rc)
+		goto fail;
+
+	rt->evh = ct_events_open(&rc);
+	if (!rt->evh) {
+		snprintf(err, errlen, "conntrack event subscription: %s", strerror(-rc));
+		goto fail;
+	}
+	rt->qh = nfct_open(CONNTRACK, 0);
+	if (!rt->qh) {
+		rc = errno ? -errno : -EIO;
+		snprintf(err, errlen, "conntrack query handle: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = ct_events_set_handler(rt->evh, &rt->ev_handler);
+	if (rc) {
+		snprintf(err, errlen, "conntrack event handler: %s", strerror(-rc));
+		goto fail;
+	}
+	fcntl(nfct_fd(rt->evh), F_SETFL, fcntl(nfct_fd(rt->evh), F_GETFL) | O_NONBLOCK);
+	set_ct_rcvbuf(rt,
+	              FR_CT_RCVBUF_START < rt->rcvbuf_max ? FR_CT_RCVBUF_START : rt->rcvbuf_max);
+	publish_info(rt);
+
+	rt->stats_t = ev_timer_new(o->loop, on_stats, rt);
+	rt->resync_t = ev_timer_new(o->loop, on_resync, rt);
+	rt->netstate_t = ev_timer_new(o->loop, on_netstate, rt);
+	if (!rt->stats_t || !rt->resync_t || !rt->netstate_t) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "timers: out of memory");
+		goto fail;
+	}
+	rc = ev_loop_add_fd(o->loop, nfct_fd(rt->evh), on_ct_readable, rt);
+	if (rc) {
+		snprintf(err, errlen, "conntrack events on the loop: %s", strerror(-rc));
+		goto fail;
+	}
+	rt->fd_added = true;
+	take_snapshot(rt);
+	/* the initial state: everything conntrack holds now (events queue meanwhile) */
+	rc = fr_resync(rt->core, now_s());
+	if (rc)
+		rlog(rt, LOG_LEVEL_WARNING, "initial conntrack dump: %s (retried)", strerror(-rc));
+	if (rc)
+		schedule_resync(rt);
+	fr_flush(rt->core);
+	{
+		unsigned ms = fr_stats_interval_ms(rt->core);
+
+		ev_timer_arm(rt->stats_t, ms, ms);
+	}
+	rlog(rt, LOG_LEVEL_INFO,
+	     "flow runtime: %zu flowtable(s), stats every %u ms, conntrack accounting %s",
+	     fr_n_flowtables(rt->core), fr_stats_interval_ms(rt->core), p.acct ? "on" : "off");
+	*out = rt;
+	return 0;
+fail:
+	flowrt_stop(rt, false);
+	return rc ? rc : -EIO;
+}
+
+int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
+{
+	char err[256];
+	int rc = fr_set_plan(rt->core, plan, err, sizeof(err));
+
+	if (rc) {
+		rlog(rt, LOG_LEVEL_ERROR, "flow runtime: new plan: %s", err);
+		return rc;
+	}
+	rc = fr_resync(rt->core, now_s());
+	fr_flush(rt->core);
+	return rc;
+}
+
+void flowrt_stop(struct flowrt *rt, bool remove_rules)
+{
+	if (!rt)
+		return;
+	if (rt->core && remove_rules)
+		fr_remove_all(rt->core);
+	if (rt->fd_added)
+		ev_loop_del_fd(rt->o.loop, nfct_fd(rt->evh));
+	ev_timer_free(rt->stats_t);
+	ev_timer_free(rt->resync_t);
+	ev_timer_free(rt->netstate_t);
+	if (rt->evh)
+		nfct_close(rt->evh);
+	if (rt->qh)
+		nfct_close(rt->qh);
+	fr_destroy(rt->core);
+	free(rt);
+}
+
+json_t *flowrt_status_json(const struct flowrt *rt)
+{
+	return fr_status_json(rt->core);
+}
+
+json_t *flowrt_flows_json(const struct flowrt *rt)
+{
+	return fr_flows_json(rt->core);
+}
+
+int flowrt_explain(const struct flowrt *rt, const char *query, char *buf, size_t len)
+{
+	return fr_explain(rt->core, query, buf, len);
+}
