@@ -206,10 +206,14 @@ void ct_engine_rule_ids(const struct ct_engine *e, const struct ct_flow *f, stru
 /* Emits the DELETE of a flow's two rules. */
 static int delete_rules(struct ct_engine *e, struct ct_flow *f)
 {
-	struct ct_op op = {.kind = CT_OP_DELETE, .key = &f->key, .ct_id = f->id};
+	struct ct_op op; /* not zero-initialized: its two rules (10 KB) are set up below */
 	struct tc_id ids[2];
 	int rc;
 
+	op.kind = CT_OP_DELETE;
+	op.key = &f->key;
+	op.ct_id = f->id;
+	op.tcp_liberal = false;
 	ct_engine_rule_ids(e, f, ids);
 	tc_rule_init(&op.rules[0], &ids[0]);
 	tc_rule_init(&op.rules[1], &ids[1]);
@@ -225,14 +229,15 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 	const struct flow_conn *c = &ev->conn;
 	struct flow_path paths[2];
 	struct ct_verdict v;
-	struct ct_op op = {.kind = CT_OP_INSTALL,
-	                   .key = &f->key,
-	                   .ct_id = ev->id,
-	                   .tcp_liberal = f->key.proto == IPPROTO_TCP};
+	struct ct_op op; /* not zero-initialized: flowrule_build sets up its two rules (10 KB) */
 	struct flowrule_opts ro = e->o.rule;
 	char why[256], text[300];
 	int rc;
 
+	op.kind = CT_OP_INSTALL;
+	op.key = &f->key;
+	op.ct_id = ev->id;
+	op.tcp_liberal = f->key.proto == IPPROTO_TCP;
 	if (e->max_offloaded &&
 	    ct_table_counters(e->t)->flows[CT_FLOW_OFFLOADED] >= e->max_offloaded) {
 		snprintf(text, sizeof(text), "%zu connections offloaded: the hardware's capacity",
