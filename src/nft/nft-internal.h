@@ -58,7 +58,8 @@ int nft_grow(void *v, size_t *cap, size_t n, size_t size);
 
 /* Formatted error: file:line:col: error: message + source line + caret. */
 void nft_error_set(struct nft_error *err, const struct nft_src *src, unsigned int line,
-                   unsigned int col, const char *fmt, va_list ap);
+                   unsigned int col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 void nft_value_free(struct nft_value *v);
 void nft_match_free(struct nft_match *m);

@@ -31,7 +31,7 @@ struct sbuf {
 };
 
 void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap);
+void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* "FILE:LINE" / "FILE:LINE:COL" of a location ("?" for an unknown file). */
 void loc_line(const struct nft_loc *l, char *buf, size_t len);
