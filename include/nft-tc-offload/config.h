@@ -42,6 +42,7 @@ struct config {
 	enum log_level log_level;
 	unsigned stats_interval_ms; /* 0: each profile's own interval */
 	unsigned debounce_ms;       /* live ruleset changes are applied this long after the last */
+	unsigned netstate_debounce_ms; /* link/route/neighbour changes: this long after the last */
 	enum config_on_stop on_stop;
 	unsigned rcvbuf_max_kb; /* netlink receive buffers grow on overruns up to this */
 

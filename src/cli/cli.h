@@ -39,5 +39,9 @@ void *cli_plan_ifname_ctx(const struct cli_plan *cp);
 int cmd_translate(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

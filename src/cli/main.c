@@ -26,6 +26,11 @@ static const struct cli_cmd commands[] = {
     {"translate", "[OPTIONS] FILE.nft", "print the tc rules for a ruleset file", cmd_translate},
     {"apply", "[OPTIONS] FILE.nft", "install the static tc rules of a ruleset file", cmd_apply},
     {"flush", "[DEV...]", "remove every rule of ours (by cookie)", cmd_flush},
+    {"run", "[--config FILE]", "run the daemon in the foreground", cmd_run},
+    {"status", "[-j]", "the running daemon's state", cmd_status},
+    {"flows", "[-j]", "the running daemon's connections", cmd_flows},
+    {"explain", "[-j] PROTO SADDR SPORT DADDR DPORT", "why a connection is (not) offloaded",
+     cmd_explain},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -23,6 +23,7 @@ void config_defaults(struct config *c)
 	c->control_mode = 0600;
 	c->log_level = LOG_LEVEL_INFO;
 	c->debounce_ms = 500;
+	c->netstate_debounce_ms = 100;
 	c->on_stop = CONFIG_STOP_REMOVE;
 	c->rcvbuf_max_kb = 64 * 1024;
 	c->ct_nat = true;
@@ -108,7 +109,7 @@ static int number(struct parse *p, unsigned line, const char *name, const char *
 static int daemon_key(struct parse *p, const char *n, const char *v, unsigned line)
 {
 	struct config *c = p->c;
-	uint64_t x;
+	uint64_t x = 0; /* set by number(); gcc -O3 cannot see that */
 
 	if (!strcmp(n, "source")) {
 		if (strcmp(v, "kernel") && v[0] != '/')
@@ -157,6 +158,12 @@ static int daemon_key(struct parse *p, const char *n, const char *v, unsigned li
 		c->debounce_ms = (unsigned)x;
 		return 0;
 	}
+	if (!strcmp(n, "netstate_debounce_ms")) {
+		if (number(p, line, n, v, 60000, &x))
+			return -1;
+		c->netstate_debounce_ms = (unsigned)x;
+		return 0;
+	}
 	if (!strcmp(n, "on_stop")) {
 		if (!strcmp(v, "remove"))
 			c->on_stop = CONFIG_STOP_REMOVE;
@@ -177,13 +184,13 @@ static int daemon_key(struct parse *p, const char *n, const char *v, unsigned li
 	return fail(p, line,
 	            "unknown key \"%s\" in [daemon] (source, profile_dir, control_socket, "
 	            "control_mode, control_group, log_level, stats_interval_ms, debounce_ms, "
-	            "on_stop, rcvbuf_max_kb)",
+	            "netstate_debounce_ms, on_stop, rcvbuf_max_kb)",
 	            n);
 }
 
 static int ct_key(struct parse *p, const char *n, const char *v, unsigned line)
 {
-	uint64_t x;
+	uint64_t x = 0; /* set by number(); gcc -O3 cannot see that */
 
 	if (!strcmp(n, "zone")) {
 		if (number(p, line, n, v, 65535, &x))

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The ct runtime's internals: a growable rule array and the diff-apply helpers (sync.c). */
+#ifndef NTO_CTRT_INTERNAL_H
+#define NTO_CTRT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nft-tc-offload/netstate.h"
+#include "nft-tc-offload/nl.h"
+#include "nft-tc-offload/plan.h"
+#include "nft-tc-offload/rule.h"
+#include "nft-tc-offload/tc.h"
+
+struct rulev {
+	struct tc_rule *v;
+	size_t n, cap;
+};
+
+int rulev_push(struct rulev *v, const struct tc_rule *r);
+void rulev_free(struct rulev *v);
+
+/* Which dumped filters take part (ours, static). */
+typedef bool (*sync_select_fn)(const struct tc_rule *r);
+
+/* Appends the selected filters of each device (ingress and egress, every chain) to out. A device
+ * that vanished is skipped. 0, or -errno with the reason in err. */
+int sync_dump(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, sync_select_fn select,
+              struct rulev *out, char *err, size_t errlen);
+
+struct sync_apply_opts {
+	tc_ifname_fn ifname; /* names devices in failure messages */
+	void *ifname_ctx;
+	void (*on_failure)(void *ctx, const char *msg); /* one call per refused request */
+	void *ctx;
+};
+
+struct sync_result {
+	size_t kept, changed, added, deleted, failed;
+	struct rulev now; /* the rules of ours installed afterwards (kept + changed + added) */
+};
+
+/* Deletes, changes and adds what ctfwd_diff() says (in that order), with a clsact on every
+ * device that gets a rule. Returns 0 or -ENOMEM; refusals are counted in out->failed. */
+int sync_apply(struct nlc_sock *s, const struct rulev *installed, const struct rulev *wanted,
+               const struct sync_apply_opts *o, struct sync_result *out);
+
+/* explain.c: ctrt_explain() over a plan and a snapshot (pure). */
+int ctrt_explain_plan(const struct plan *plan, const struct netstate_snapshot *s,
+                      const struct plan_tuple *t, uint32_t in_ifindex, char *buf, size_t len);
+
+#endif

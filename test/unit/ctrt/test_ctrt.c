@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The ct runtime's pure parts: which installed rules it manages, and explain over a plan and a
+ * hand-built snapshot of the lab router. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../../src/ctrt/ctrt-internal.h"
+#include "nft-tc-offload/ctrt.h"
+#include "nft-tc-offload/install.h"
+#include "nft-tc-offload/nft.h"
+#include "nft-tc-offload/plan.h"
+#include "nft-tc-offload/profile.h"
+
+static void test_cookie_static(void **state)
+{
+	struct tc_rule r = {0};
+
+	assert_false(ctrt_cookie_static(&r)); /* no cookie: an operator's rule */
+	r.cookie_len = NTO_COOKIE_LEN;
+	nto_cookie_make(r.cookie, 0x12345678, 0);
+	assert_true(ctrt_cookie_static(&r));
+	nto_cookie_make(r.cookie, 0x12345678, 42); /* a flow-strategy rule: flowrt's */
+	assert_false(ctrt_cookie_static(&r));
+	nto_cookie_make(r.cookie, 0, 0);
+	r.cookie[0] = 'x'; /* someone else's cookie */
+	assert_false(ctrt_cookie_static(&r));
+	r.cookie_len = 4; /* too short to carry a rule id */
+	memcpy(r.cookie, nto_cookie_magic, 4);
+	assert_false(ctrt_cookie_static(&r));
+}
+
+static union tc_addr A(const char *s) {
+	union tc_addr a;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(inet_pton(strchr(s, ':') ? AF_INET6 : AF_INET, s, &a), 1);
+	return a;
+}
+
+struct lab {
+	struct netstate_link links[4];
+	struct netstate_route routes[8];
+	struct netstate_neigh neighs[4];
+	struct netstate_snapshot s;
+};
+
+static void route(struct lab *l, uint32_t table, uint8_t type, const char *pfx, unsigned len,
+                  uint32_t oif)
+{
+	struct netstate_route *r = &l->routes[l->s.n_routes++];
+
+	r->family = strchr(pfx, ':') ? AF_INET6 : AF_INET;
+	r->table = table;
+	r->type = type;
+	r->dst = A(pfx);
+	r->dst_len = (uint8_t)len;
+	r->oif = oif;
+}
+
+static void neigh(struct lab *l, uint32_t ifindex, const char *addr, uint8_t last)
+{
+	struct netstate_neigh *n = &l->neighs[l->s.n_neighs++];
+
+	n->family = AF_INET;
+	n->ifindex = ifindex;
+	n->addr = A(addr);
+	n->state = NETSTATE_NUD_REACHABLE;
+	n->valid = n->has_lladdr = true;
+	n->lladdr[0] = 0x0a;
+	n->lladdr[5] = last;
+}
+
+/* rt-cli (3) 10.0.1.1/24, rt-srv (4) 10.0.2.1/24; the server's neighbour only. */
+static void lab_router(struct lab *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < 2; i++) {
+		struct netstate_link *k = &l->links[l->s.n_links++];
+
+		k->ifindex = (uint32_t)(3 + i);
+		snprintf(k->name, sizeof(k->name), "%s", i ? "rt-srv" : "rt-cli");
+		k->arptype = 1;
+		k->has_mac = true;
+		k->mac[5] = (uint8_t)(3 + i);
+		k->mtu = 1500;
+		k->up = k->running = true;
+	}
+	route(l, NETSTATE_TABLE_MAIN, NETSTATE_RTN_UNICAST, "10.0.1.0", 24, 3);
+	route(l, NETSTATE_TABLE_MAIN, NETSTATE_RTN_UNICAST, "10.0.2.0", 24, 4);
+	route(l, NETSTATE_TABLE_LOCAL, NETSTATE_RTN_LOCAL, "10.0.1.1", 32, 3);
+	route(l, NETSTATE_TABLE_LOCAL, NETSTATE_RTN_LOCAL, "10.0.2.1", 32, 4);
+	neigh(l, 4, "10.0.2.2", 0x22);
+	l->s.links = l->links;
+	l->s.routes = l->routes;
+	l->s.neighs = l->neighs;
+	netstate_snapshot_sort(&l->s);
+}
+
+static int resolve(void *ctx, const char *ifname, struct plan_device_info *info)
+{
+	const struct netstate_link *l = netstate_link_by_name(ctx, ifname);
+
+	if (!l)
+		return -ENODEV;
+	memset(info, 0, sizeof(*info));
+	info->ifindex = l->ifindex;
+	info->present = true;
+	return 0;
+}
+
+static void test_explain(void **state)
+{
+	static const char text[] = "table inet lab {\n"
+	                           "\tflowtable ft { hook ingress priority 0; devices = { rt-cli, "
+	                           "rt-srv }; }\n"
+	                           "\tchain forward {\n\t\ttype filter hook forward priority 0;\n"
+	                           "\t\ttcp dport 5202 drop\n"
+	                           "\t\tmeta l4proto { tcp, udp } flow add @ft\n"
+	                           "\t}\n}\n";
+	struct profile_set ps;
+	struct plan_opts o;
+	struct nft_ruleset *rs = NULL;
+	struct nft_error nerr = {0};
+	struct plan *plan = NULL;
+	struct lab l;
+	struct plan_tuple t = {.family = AF_INET, .proto = IPPROTO_TCP, .sport = 40000};
+	char buf[4096], err[512];
+
+	lab_router(&l);
+	profile_set_init(&ps);
+	assert_int_equal(profile_set_load_builtin(&ps, err, sizeof(err)), 0);
+	plan_opts_init(&o);
+	o.profiles = &ps;
+	o.force_profile = "generic-ct";
+	o.resolve = resolve;
+	o.resolve_ctx = &l.s;
+	assert_int_equal(nft_parse_buffer(text, strlen(text), "lab.nft", &rs, &nerr), 0);
+	assert_int_equal(plan_build(rs, &o, &plan, err, sizeof(err)), 0);
+
+	/* client -> server: selected; the server side has a neighbour, the client side none */
+	t.saddr = A("10.0.1.2");
+	t.daddr = A("10.0.2.2");
+	t.dport = 5201;
+	assert_int_equal(ctrt_explain_plan(plan, &l.s, &t, 0, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "flowtable inet lab ft (ct strategy), ingress rt-cli"));
+	assert_non_null(strstr(buf, "selected by the rule at line 6"));
+	assert_non_null(strstr(buf, "original: chain 1 on rt-cli"));
+	assert_non_null(strstr(buf, "redirect to rt-srv, eth dst 0a:00:00:00:00:22"));
+	assert_non_null(strstr(buf, "reply: no valid neighbour entry for 10.0.1.2 on rt-cli"));
+	/* with the client's neighbour: offloaded both ways */
+	neigh(&l, 3, "10.0.1.2", 0x12);
+	netstate_snapshot_sort(&l.s);
+	assert_int_equal(ctrt_explain_plan(plan, &l.s, &t, 0, buf, sizeof(buf)), 1);
+	assert_non_null(strstr(buf, "offloaded: established packets of both directions"));
+	/* the blocked port: excluded, with the rule's line */
+	t.dport = 5202;
+	assert_int_equal(ctrt_explain_plan(plan, &l.s, &t, 0, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "stays in software: excluded by the rule at line 5 "
+	                            "(tcp dport 5202 drop)"));
+	/* to the router itself: chain 1 does not forward it */
+	t.dport = 22;
+	t.daddr = A("10.0.2.1");
+	assert_int_equal(ctrt_explain_plan(plan, &l.s, &t, 0, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "routed by a local-table route"));
+	/* from outside any flowtable device */
+	t.saddr = A("192.0.2.1");
+	assert_int_equal(ctrt_explain_plan(plan, &l.s, &t, 0, buf, sizeof(buf)), -ENOENT);
+
+	plan_free(plan);
+	nft_ruleset_free(rs);
+	profile_set_free(&ps);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cookie_static),
+	    cmocka_unit_test(test_explain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
