@@ -250,6 +250,16 @@ struct tc_rule {
 	struct tc_rule_state state;
 };
 
+/* A growable array of rules: the one rule container that owns heap memory. Start it zeroed. */
+struct tc_rule_vec {
+	struct tc_rule *v;
+	size_t n, cap;
+};
+
+/* Appends a zeroed rule and returns it; NULL when out of memory. */
+struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv);
+void tc_rule_vec_free(struct tc_rule_vec *rv);
+
 /* A zeroed rule with the given id: no match, no actions. */
 void tc_rule_init(struct tc_rule *r, const struct tc_id *id);
 

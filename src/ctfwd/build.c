@@ -384,26 +384,6 @@ static int pass_entries(struct dev_ctx *c, struct entries *es)
 
 /* ---- rules ---- */
 
-struct rulev {
-	struct tc_rule *v;
-	size_t n, cap;
-};
-
-static struct tc_rule *rule_push(struct rulev *rv)
-{
-	if (rv->n == rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 16;
-		struct tc_rule *v = realloc(rv->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		rv->v = v;
-		rv->cap = cap;
-	}
-	memset(&rv->v[rv->n], 0, sizeof(rv->v[rv->n]));
-	return &rv->v[rv->n++];
-}
-
 static void rule_base(const struct ctfwd_input *in, struct tc_rule *r, uint32_t ifindex, int family,
                       uint16_t prio)
 {
@@ -488,7 +468,7 @@ static const char *entry_str(const struct entry *e, char *buf, size_t len)
 	return buf;
 }
 
-static int device_rules(struct dev_ctx *c, struct entries *es, struct rulev *out)
+static int device_rules(struct dev_ctx *c, struct entries *es, struct tc_rule_vec *out)
 {
 	static const uint8_t protos[2] = {6, 17};
 	const struct ctfwd_device *d = c->d;
@@ -509,7 +489,7 @@ static int device_rules(struct dev_ctx *c, struct entries *es, struct rulev *out
 
 			if (!(protomask & (1u << p)) || (dropped & fam_bit(e->family)))
 				continue;
-			r = rule_push(out);
+			r = tc_rule_vec_add(out);
 			if (!r)
 				return -ENOMEM;
 			fill_entry_rule(c->in, r, d->ifindex, e, protos[p], pass);
@@ -578,7 +558,7 @@ static int device_rules(struct dev_ctx *c, struct entries *es, struct rulev *out
 				n_guards++;
 			}
 			for (size_t i = 0; i < n_guards; i++)
-				if (!rule_push(out))
+				if (!tc_rule_vec_add(out))
 					return -ENOMEM;
 			if (!n_guards)
 				return 0;
@@ -591,7 +571,7 @@ static int device_rules(struct dev_ctx *c, struct entries *es, struct rulev *out
 }
 
 static int build_device(const struct ctfwd_input *in, const struct ctfwd_device *d,
-                        struct rulev *out, struct notes *notes)
+                        struct tc_rule_vec *out, struct notes *notes)
 {
 	struct dev_ctx c = {.in = in, .d = d, .notes = notes};
 	struct entries es = {0};
@@ -651,7 +631,7 @@ void ctfwd_result_free(struct ctfwd_result *r)
 
 int ctfwd_build(const struct ctfwd_input *in, struct ctfwd_result *out)
 {
-	struct rulev rv = {0};
+	struct tc_rule_vec rv = {0};
 	struct notes notes = {0};
 	int rc = 0;
 

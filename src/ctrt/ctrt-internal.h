@@ -13,13 +13,7 @@
 #include "nft-tc-offload/rule.h"
 #include "nft-tc-offload/tc.h"
 
-struct rulev {
-	struct tc_rule *v;
-	size_t n, cap;
-};
-
-int rulev_push(struct rulev *v, const struct tc_rule *r);
-void rulev_free(struct rulev *v);
+int rulev_push(struct tc_rule_vec *v, const struct tc_rule *r);
 
 /* Which dumped filters take part (ours, static). */
 typedef bool (*sync_select_fn)(const struct tc_rule *r);
@@ -27,7 +21,7 @@ typedef bool (*sync_select_fn)(const struct tc_rule *r);
 /* Appends the selected filters of each device (ingress and egress, every chain) to out. A device
  * that vanished is skipped. 0, or -errno with the reason in err. */
 int sync_dump(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, sync_select_fn select,
-              struct rulev *out, char *err, size_t errlen);
+              struct tc_rule_vec *out, char *err, size_t errlen);
 
 struct sync_apply_opts {
 	tc_ifname_fn ifname; /* names devices in failure messages */
@@ -38,13 +32,15 @@ struct sync_apply_opts {
 
 struct sync_result {
 	size_t kept, changed, added, deleted, failed;
-	struct rulev now; /* the rules of ours installed afterwards (kept + changed + added) */
+	struct tc_rule_vec
+	    now; /* the rules of ours installed afterwards (kept + changed + added) */
 };
 
 /* Deletes, changes and adds what ctfwd_diff() says (in that order), with a clsact on every
  * device that gets a rule. Returns 0 or -ENOMEM; refusals are counted in out->failed. */
-int sync_apply(struct nlc_sock *s, const struct rulev *installed, const struct rulev *wanted,
-               const struct sync_apply_opts *o, struct sync_result *out);
+int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
+               const struct tc_rule_vec *wanted, const struct sync_apply_opts *o,
+               struct sync_result *out);
 
 /* explain.c: ctrt_explain() over a plan and a snapshot (pure). */
 int ctrt_explain_plan(const struct plan *plan, const struct netstate_snapshot *s,

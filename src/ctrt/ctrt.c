@@ -109,7 +109,7 @@ static uint16_t flowtable_zone(const struct plan_flowtable *pf)
  * earlier flowtable already fills (one chain 1 per device). */
 static int build_chain1(struct ctrt *rt, const struct plan_flowtable *pf,
                         const struct netstate_snapshot *snap, uint32_t **taken, size_t *n_taken,
-                        struct rulev *wanted)
+                        struct tc_rule_vec *wanted)
 {
 	struct ctfwd_device *devs = calloc(pf->n_devices + 1, sizeof(*devs));
 	struct ctfwd_input in = {0};
@@ -177,7 +177,8 @@ out:
 	return rc;
 }
 
-static int build_wanted(struct ctrt *rt, const struct netstate_snapshot *snap, struct rulev *wanted)
+static int build_wanted(struct ctrt *rt, const struct netstate_snapshot *snap,
+                        struct tc_rule_vec *wanted)
 {
 	uint32_t *taken = NULL;
 	size_t n_taken = 0;
@@ -201,7 +202,7 @@ static int build_wanted(struct ctrt *rt, const struct netstate_snapshot *snap, s
 	return rc;
 }
 
-static void count_rules(struct ctrt *rt, const struct rulev *now)
+static void count_rules(struct ctrt *rt, const struct tc_rule_vec *now)
 {
 	free(rt->counts);
 	rt->counts = NULL;
@@ -237,7 +238,7 @@ static void count_rules(struct ctrt *rt, const struct rulev *now)
 int ctrt_sync(struct ctrt *rt, bool all_devices, struct ctrt_sync_stats *st)
 {
 	struct netstate_snapshot snap = {0};
-	struct rulev wanted = {0}, installed = {0};
+	struct tc_rule_vec wanted = {0}, installed = {0};
 	struct sync_result res = {0};
 	struct sync_apply_opts ao = {.ifname = snap_ifname, .on_failure = on_failure, .ctx = rt};
 	uint32_t *devs = NULL;
@@ -304,9 +305,9 @@ out:
 		rt->sync_errors++;
 		LOG(rt, LOG_LEVEL_ERROR, "ct: sync failed: %s", rt->last_error);
 	}
-	rulev_free(&res.now);
-	rulev_free(&wanted);
-	rulev_free(&installed);
+	tc_rule_vec_free(&res.now);
+	tc_rule_vec_free(&wanted);
+	tc_rule_vec_free(&installed);
 	free(devs);
 	netstate_snapshot_free(&snap);
 	return rc;
@@ -371,7 +372,7 @@ long ctrt_stop(struct ctrt *rt, bool remove_rules)
 		return 0;
 	if (remove_rules) {
 		struct netstate_snapshot snap = {0};
-		struct rulev installed = {0}, none = {0};
+		struct tc_rule_vec installed = {0}, none = {0};
 		struct sync_result res = {0};
 		struct sync_apply_opts ao = {
 		    .ifname = snap_ifname, .on_failure = on_failure, .ctx = rt};
@@ -394,8 +395,8 @@ long ctrt_stop(struct ctrt *rt, bool remove_rules)
 			removed = (long)(res.deleted - res.failed);
 		else if (removed)
 			LOG(rt, LOG_LEVEL_ERROR, "ct: cannot remove our rules: %s", err);
-		rulev_free(&res.now);
-		rulev_free(&installed);
+		tc_rule_vec_free(&res.now);
+		tc_rule_vec_free(&installed);
 		free(devs);
 		netstate_snapshot_free(&snap);
 	}

@@ -13,29 +13,18 @@
 #include "nft-tc-offload/ctfwd.h"
 #include "nft-tc-offload/tc.h"
 
-int rulev_push(struct rulev *v, const struct tc_rule *r)
+int rulev_push(struct tc_rule_vec *v, const struct tc_rule *r)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 32;
-		struct tc_rule *n = realloc(v->v, cap * sizeof(*n));
+	struct tc_rule *d = tc_rule_vec_add(v);
 
-		if (!n)
-			return -ENOMEM;
-		v->v = n;
-		v->cap = cap;
-	}
-	v->v[v->n++] = *r;
+	if (!d)
+		return -ENOMEM;
+	*d = *r;
 	return 0;
 }
 
-void rulev_free(struct rulev *v)
-{
-	free(v->v);
-	memset(v, 0, sizeof(*v));
-}
-
 struct collect {
-	struct rulev *v;
+	struct tc_rule_vec *v;
 	sync_select_fn select;
 	int error;
 };
@@ -63,10 +52,10 @@ static void forget_hook(void *ctx, enum tc_hook hook)
 }
 
 int sync_dump(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, sync_select_fn select,
-              struct rulev *out, char *err, size_t errlen)
+              struct tc_rule_vec *out, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct rulev dev = {0};
+		struct tc_rule_vec dev = {0};
 		struct collect c = {.v = &dev, .select = select};
 		struct nlc_tc_dump_cb cb = {.rule = collect_rule, .reset = forget_hook, .ctx = &c};
 		struct nlc_extack ext = {0};
@@ -76,7 +65,7 @@ int sync_dump(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, sync_sele
 			rc = c.error;
 		for (size_t k = 0; rc == 0 && k < dev.n; k++)
 			rc = rulev_push(out, &dev.v[k]);
-		rulev_free(&dev);
+		tc_rule_vec_free(&dev);
 		/* a device gone meanwhile has no rules to look at */
 		if (rc == -ENODEV || rc == -ENOENT)
 			continue;
@@ -126,8 +115,9 @@ static size_t count_failures(const char *what, const struct tc_rule *v, size_t n
 	return failed;
 }
 
-int sync_apply(struct nlc_sock *s, const struct rulev *installed, const struct rulev *wanted,
-               const struct sync_apply_opts *o, struct sync_result *out)
+int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
+               const struct tc_rule_vec *wanted, const struct sync_apply_opts *o,
+               struct sync_result *out)
 {
 	struct ctfwd_diff d;
 	struct nlc_tc_result *res;

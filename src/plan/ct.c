@@ -32,26 +32,6 @@
 #define ETH_P_IP_   0x0800
 #define ETH_P_IPV6_ 0x86dd
 
-struct rulev {
-	struct tc_rule *v;
-	size_t n, cap;
-};
-
-static struct tc_rule *rulev_push(struct rulev *rv)
-{
-	if (rv->n == rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 16;
-		struct tc_rule *v = realloc(rv->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		rv->v = v;
-		rv->cap = cap;
-	}
-	memset(&rv->v[rv->n], 0, sizeof(rv->v[rv->n]));
-	return &rv->v[rv->n++];
-}
-
 /* A spec's prefixes per family and its port blocks. */
 struct expansion {
 	struct plan_cidr *src[2], *dst[2];
@@ -168,7 +148,7 @@ static void set_cookie(struct tc_rule *r, const struct plan_opts *o)
 }
 
 /* Appends the rules of spec s on a device: ct rules (ct) or pass rules. */
-static int emit(const struct plan_opts *opts, struct rulev *rv, const struct plan_spec *s,
+static int emit(const struct plan_opts *opts, struct tc_rule_vec *rv, const struct plan_spec *s,
                 const struct expansion *x, uint32_t ifindex, bool ct, uint16_t zone)
 {
 	static const int afs[2] = {AF_INET, AF_INET6};
@@ -186,7 +166,7 @@ static int emit(const struct plan_opts *opts, struct rulev *rv, const struct pla
 				for (size_t b = 0; b < x->n_dst[fi]; b++)
 					for (size_t p = 0; p < x->n_sp; p++)
 						for (size_t q = 0; q < x->n_dp; q++) {
-							struct tc_rule *r = rulev_push(rv);
+							struct tc_rule *r = tc_rule_vec_add(rv);
 							struct tc_action *act;
 							bool dup = false;
 
@@ -260,7 +240,7 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 	const struct plan_eligibility *el = &po->elig;
 	const struct plan_opts *opts = c->opts;
 	struct expansion ox, *ex = NULL;
-	struct rulev out = {0};
+	struct tc_rule_vec out = {0};
 	struct strv skipped = {0};
 	size_t n_devices = 0, n_iif = 0, n_covered = 0;
 	bool covers_differ = false;
@@ -282,7 +262,7 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 		}
 	for (size_t d = 0; d < pf->n_devices; d++) {
 		const struct plan_device *dev = &pf->devices[d];
-		struct rulev rv = {0};
+		struct tc_rule_vec rv = {0};
 		const struct plan_exclusion *cover = NULL;
 		size_t n_pass, kept = 0;
 		uint64_t bound;
@@ -390,7 +370,7 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 			continue;
 		}
 		for (size_t i = 0; i < kept; i++) {
-			struct tc_rule *r = rulev_push(&out);
+			struct tc_rule *r = tc_rule_vec_add(&out);
 
 			if (!r) {
 				free(rv.v);

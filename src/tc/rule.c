@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The tc rule model's small helpers: construction and comparison. */
 #include <linux/if_ether.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -11,6 +12,27 @@ void tc_rule_init(struct tc_rule *r, const struct tc_id *id)
 	memset(r, 0, sizeof(*r));
 	if (id)
 		r->id = *id;
+}
+
+struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv)
+{
+	if (rv->n == rv->cap) {
+		size_t cap = rv->cap ? rv->cap * 2 : 16;
+		struct tc_rule *v = realloc(rv->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		rv->v = v;
+		rv->cap = cap;
+	}
+	memset(&rv->v[rv->n], 0, sizeof(rv->v[rv->n]));
+	return &rv->v[rv->n++];
+}
+
+void tc_rule_vec_free(struct tc_rule_vec *rv)
+{
+	free(rv->v);
+	memset(rv, 0, sizeof(*rv));
 }
 
 struct tc_action *tc_rule_add_action(struct tc_rule *r, enum tc_action_kind kind)
