@@ -53,7 +53,7 @@ struct config {
 
 	/* [flow] */
 	uint64_t flow_min_packets; /* offload a connection after it has seen this many packets */
-	uint64_t flow_min_bytes;   /* ... and this many bytes */
+	uint64_t flow_min_bytes;   /* ... or this many bytes (either is enough) */
 	bool flow_tcp_first;       /* when the table is near full, TCP goes first */
 	uint64_t flow_max;         /* connections in hardware at most; 0 = the profile's capacity */
 
