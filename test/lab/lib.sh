@@ -258,6 +258,30 @@ lab_tc_action_packets() { # lab_tc_action_packets NS DEV ingress|egress CHAIN AC
         lab_fail "cannot parse tc -j output: $json"
 }
 
+lab_shows() { # lab_shows TEXT CMD... — CMD succeeds and its output contains TEXT (no pipe:
+    # grep -q under pipefail would fail the pipeline through SIGPIPE)
+    local out
+    out=$("${@:2}") || return 1
+    [[ $out == *"$1"* ]]
+}
+
+lab_tc_cookie_filters() { # lab_tc_cookie_filters NS COOKIE-PREFIX DEV... — how many filters
+    # of the devices (every chain, ingress and egress) have an action whose cookie starts with
+    # COOKIE-PREFIX (hex, as tc -j prints it)
+    local ns=$1 cookie=$2 n=0 d h
+    shift 2
+    lab_require_cmd tc jq
+    for d in "$@"; do
+        for h in ingress egress; do
+            n=$((n + $(lab_ns "$ns" tc -j filter show dev "$d" "$h" | jq --arg c "$cookie" '[.[]
+                | select(.options.handle != null)
+                | select([.options.actions[]?.cookie // ""] | any(startswith($c)))]
+                | length')))
+        done
+    done
+    echo "$n"
+}
+
 # ---------------------------------------------------------------- TCP traffic
 lab_tcp_server_start() { # lab_tcp_server_start [PORT] — iperf3 server in the server ns
     local port=${1:-$LAB_TCP_PORT} pidfile

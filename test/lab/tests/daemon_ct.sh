@@ -90,24 +90,8 @@ EOF
 
 ctl() { lab_router "$BIN" "$1" --socket "$SOCK" "${@:2}"; }
 ctl_j() { lab_router "$BIN" "$1" -j --socket "$SOCK" "${@:2}"; }
-shows() { # shows TEXT CMD... — CMD's output contains TEXT (no pipe: grep -q under pipefail
-    # would fail the pipeline through SIGPIPE)
-    local out
-    out=$("${@:2}") || return 1
-    [[ $out == *"$1"* ]]
-}
-ours() { # filters carrying our cookie on both router ports (every chain, both hooks)
-    local n=0 d h
-    for d in "$CLI" "$SRV"; do
-        for h in ingress egress; do
-            n=$((n + $(lab_router tc -j filter show dev "$d" "$h" | jq '[.[]
-                | select(.options.handle != null)
-                | select([.options.actions[]?.cookie // ""] | any(startswith("'$COOKIE'")))]
-                | length')))
-        done
-    done
-    echo "$n"
-}
+shows() { lab_shows "$@"; }
+ours() { lab_tc_cookie_filters "$LAB_NS_ROUTER" "$COOKIE" "$CLI" "$SRV"; } # ours on both ports
 fwd() { lab_nft_counter_packets inet lab seen; }
 rx() { echo $(($(lab_dev_rx_packets "$R" "$CLI") + $(lab_dev_rx_packets "$R" "$SRV"))); }
 redirected() {

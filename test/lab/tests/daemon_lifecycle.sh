@@ -80,24 +80,8 @@ profile = generic-ct
 EOF
 
 ctl_j() { lab_router "$BIN" "$1" -j --socket "$SOCK" "${@:2}"; }
-shows() { # shows TEXT CMD... — CMD's output contains TEXT (no pipe: grep -q under pipefail
-    # would fail the pipeline through SIGPIPE)
-    local out
-    out=$("${@:2}") || return 1
-    [[ $out == *"$1"* ]]
-}
-ours() { # filters carrying our cookie on both router ports (every chain, both hooks)
-    local n=0 d h
-    for d in "$CLI" "$SRV"; do
-        for h in ingress egress; do
-            n=$((n + $(lab_router tc -j filter show dev "$d" "$h" | jq '[.[]
-                | select(.options.handle != null)
-                | select([.options.actions[]?.cookie // ""] | any(startswith("'$COOKIE'")))]
-                | length')))
-        done
-    done
-    echo "$n"
-}
+shows() { lab_shows "$@"; }
+ours() { lab_tc_cookie_filters "$LAB_NS_ROUTER" "$COOKIE" "$CLI" "$SRV"; } # ours on both ports
 filters() { # every filter of both ports (ingress and egress), for before/after comparisons
     local d
     for d in "$CLI" "$SRV"; do
