@@ -164,27 +164,21 @@ out:
 }
 
 struct owned {
-	struct tc_rule *v;
-	size_t n, cap;
+	struct tc_rule_vec rules;
 	int error;
 };
 
 static int collect_owned(void *ctx, const struct tc_rule *r)
 {
 	struct owned *o = ctx;
+	struct tc_rule *d;
 
 	if (!nto_cookie_is_ours(r))
 		return 0;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		struct tc_rule *v = realloc(o->v, cap * sizeof(*v));
-
-		if (!v)
-			return o->error = -ENOMEM;
-		o->v = v;
-		o->cap = cap;
-	}
-	o->v[o->n++] = *r;
+	d = tc_rule_vec_add(&o->rules);
+	if (!d)
+		return o->error = -ENOMEM;
+	*d = *r;
 	return 0;
 }
 
@@ -193,10 +187,10 @@ static void forget_hook(void *ctx, enum tc_hook hook)
 	struct owned *o = ctx;
 	size_t k = 0;
 
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].id.hook != hook)
-			o->v[k++] = o->v[i];
-	o->n = k;
+	for (size_t i = 0; i < o->rules.n; i++)
+		if (o->rules.v[i].id.hook != hook)
+			o->rules.v[k++] = o->rules.v[i];
+	o->rules.n = k;
 }
 
 static long flush_device(struct nlc_sock *s, uint32_t ifindex, char *err, size_t errlen)
@@ -214,15 +208,15 @@ static long flush_device(struct nlc_sock *s, uint32_t ifindex, char *err, size_t
 		         strerror((int)-ret), ext.msg[0] ? ": " : "", ext.msg);
 		goto out;
 	}
-	if (o.n == 0)
+	if (o.rules.n == 0)
 		goto out;
-	res = calloc(o.n, sizeof(*res));
+	res = calloc(o.rules.n, sizeof(*res));
 	if (!res) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (nlc_tc_delete_batch(s, o.v, o.n, res, NULL) != 0) {
-		for (size_t i = 0; i < o.n; i++) {
+	if (nlc_tc_delete_batch(s, o.rules.v, o.rules.n, res, NULL) != 0) {
+		for (size_t i = 0; i < o.rules.n; i++) {
 			/* A filter already gone (its chain went with an earlier one) is fine. */
 			if (res[i].error && res[i].error != -ENOENT) {
 				snprintf(err, errlen,
@@ -234,10 +228,10 @@ static long flush_device(struct nlc_sock *s, uint32_t ifindex, char *err, size_t
 			}
 		}
 	}
-	ret = (long)o.n;
+	ret = (long)o.rules.n;
 out:
 	free(res);
-	free(o.v);
+	tc_rule_vec_free(&o.rules);
 	return ret;
 }
 
