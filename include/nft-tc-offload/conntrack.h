@@ -265,6 +265,9 @@ struct ct_op {
 	 * the sink makes the entry's window tracking liberal (ct_set_tcp_liberal), as the
 	 * kernel's flowtable and act_ct do. Measured in lab.conntrack_engine. */
 	bool tcp_liberal;
+	/* DELETE: each rule's packets (low 32 bits) at the last stats poll, so the sink can count
+	 * what the rules carried after it */
+	uint32_t packets_polled[2];
 };
 
 /*

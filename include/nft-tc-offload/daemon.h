@@ -42,8 +42,8 @@ struct daemon_args {
  * failures. */
 int daemon_run(const struct daemon_args *a);
 
-/* Parses "PROTO SADDR SPORT DADDR DPORT" (tcp|udp, IPv4 or IPv6, ports 0-65535) into a tuple.
- * 0, or -EINVAL with the reason in err. */
-int daemon_parse_tuple(int argc, char **argv, struct plan_tuple *t, char *err, size_t errlen);
+/* Parses an explain query "SADDR DADDR [PROTO [SPORT DPORT]]" (IPv4 or IPv6, tcp|udp, ports
+ * 0-65535). 0, or -EINVAL with the reason in err. */
+int daemon_parse_tuple(int argc, char **argv, struct plan_query *q, char *err, size_t errlen);
 
 #endif

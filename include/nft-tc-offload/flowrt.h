@@ -71,10 +71,11 @@ json_t *flowrt_status_json(const struct flowrt *rt);
 json_t *flowrt_flows_json(const struct flowrt *rt);
 
 /*
- * Why a connection is (not) offloaded: query is "PROTO SADDR SPORT DADDR DPORT" of either
- * direction (e.g. "tcp 10.0.1.2 40000 10.0.2.2 5201"). Writes one or more lines to buf;
- * returns 0, or -ENOENT when no tracked connection matches.
+ * Why tracked connections are (not) offloaded: every connection whose original or reply
+ * direction the query selects (`explain SADDR DADDR [PROTO [SPORT DPORT]]`). Writes one or
+ * more lines to buf; returns 0 when at least one of them is offloaded, 1 when connections match
+ * but none is offloaded, or -ENOENT when no tracked connection matches.
  */
-int flowrt_explain(const struct flowrt *rt, const char *query, char *buf, size_t len);
+int flowrt_explain(const struct flowrt *rt, const struct plan_query *q, char *buf, size_t len);
 
 #endif

@@ -133,6 +133,20 @@ struct plan_tuple {
  * ct mark constraints are checked apart). */
 bool plan_spec_match_tuple(const struct plan_spec *s, const struct plan_tuple *t);
 
+/* An operator's question about connections (`explain SADDR DADDR [PROTO [SPORT DPORT]]`):
+ * the addresses always, the protocol and the ports when given. */
+struct plan_query {
+	struct plan_tuple t; /* proto 0: any protocol; ports meaningful only with has_ports */
+	bool has_ports;
+};
+
+/* Whether one direction of a connection is what the query asks about (the query's source is
+ * the direction's source). */
+bool plan_query_match(const struct plan_query *q, const struct plan_tuple *dir);
+
+/* Formats the query as it is written on the command line ("10.0.1.2 10.0.2.2 tcp 1 2"). */
+void plan_query_format(const struct plan_query *q, char *buf, size_t len);
+
 /* An earlier terminal rule (or a negated match of the flow rule) whose packets stay in the stack.
  */
 struct plan_exclusion {

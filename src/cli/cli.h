@@ -43,5 +43,7 @@ int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 #endif

@@ -4,7 +4,9 @@
  *   nft-tc-offload run [--config FILE]
  *   nft-tc-offload status [-j] [--socket PATH]
  *   nft-tc-offload flows [-j] [--socket PATH]
- *   nft-tc-offload explain [-j] [--socket PATH] PROTO SADDR SPORT DADDR DPORT
+ *   nft-tc-offload explain [-j] [--socket PATH] SADDR DADDR [PROTO [SPORT DPORT]]
+ *   nft-tc-offload rules [-j] [--socket PATH]
+ *   nft-tc-offload metrics [-j] [--socket PATH]
  * The operator commands ask the running daemon over its control socket (ctl.h); the socket's
  * path comes from --socket, else from the configuration file (--config, else the default).
  *
@@ -244,6 +246,37 @@ int cmd_status(int argc, char **argv)
 	return 0;
 }
 
+static void print_tuple(json_t *t)
+{
+	const char *src = jstr(t, "src", "?"), *dst = jstr(t, "dst", "?");
+	bool v6 = strchr(src, ':') != NULL;
+
+	printf("%s%s%s:%lld -> %s%s%s:%lld", v6 ? "[" : "", src, v6 ? "]" : "", jint(t, "sport"),
+	       v6 ? "[" : "", dst, v6 ? "]" : "", jint(t, "dport"));
+}
+
+/* One connection of `flows`: tuples, state, then the rules' counters or the reason. */
+static void print_flow(json_t *f)
+{
+	json_t *rules = json_object_get(f, "rules"), *rule;
+	size_t i;
+
+	printf("  %s ", jstr(f, "proto", "?"));
+	print_tuple(json_object_get(f, "original"));
+	printf(" reply ");
+	print_tuple(json_object_get(f, "reply"));
+	printf(" zone %lld %s%s%s", jint(f, "zone"), jstr(f, "tcp_state", ""),
+	       json_object_get(f, "tcp_state") ? " " : "", jstr(f, "state", "?"));
+	json_array_foreach(rules, i, rule) printf(
+	    " %s %s handle 0x%llx %lld packets", jstr(rule, "dir", "?"), jstr(rule, "dev", "?"),
+	    (unsigned long long)jint(rule, "handle"), jint(rule, "packets"));
+	if (json_object_get(f, "last_active_s"))
+		printf(" last used %llds ago", jint(f, "last_active_s"));
+	if (json_is_string(json_object_get(f, "reason")))
+		printf(" (%s)", jstr(f, "reason", ""));
+	putchar('\n');
+}
+
 int cmd_flows(int argc, char **argv)
 {
 	struct ctl_args a;
@@ -267,13 +300,7 @@ int cmd_flows(int argc, char **argv)
 		printf("%s\n", jstr(r, "ct", ""));
 		printf("flow strategy: %zu connections\n",
 		       json_array_size(json_object_get(r, "flows")));
-		json_array_foreach(json_object_get(r, "flows"), i, f)
-		{
-			char *s = json_dumps(f, JSON_COMPACT);
-
-			printf("  %s\n", s ? s : "?");
-			free(s);
-		}
+		json_array_foreach(json_object_get(r, "flows"), i, f) print_flow(f);
 	}
 	json_decref(r);
 	return 0;
@@ -282,7 +309,7 @@ int cmd_flows(int argc, char **argv)
 int cmd_explain(int argc, char **argv)
 {
 	static const char *usage =
-	    "[-j] [--socket PATH | --config FILE] PROTO SADDR SPORT DADDR DPORT";
+	    "[-j] [--socket PATH | --config FILE] SADDR DADDR [PROTO [SPORT DPORT]]";
 	struct ctl_args a;
 	char req[CTL_REQUEST_MAX];
 	size_t at;
@@ -291,7 +318,7 @@ int cmd_explain(int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - a.first != 5) {
+	if (argc - a.first != 2 && argc - a.first != 3 && argc - a.first != 5) {
 		fprintf(stderr, "Usage: nft-tc-offload explain %s\n", usage);
 		return 2;
 	}
@@ -311,4 +338,66 @@ int cmd_explain(int argc, char **argv)
 		fputs(jstr(r, "text", ""), stdout);
 	json_decref(r);
 	return 0;
+}
+
+/* A command without positional arguments: asks the daemon, prints JSON or text (print). */
+static int simple_cmd(const char *cmd, int argc, char **argv, void (*print)(json_t *r))
+{
+	static const char *usage = "[-j] [--socket PATH | --config FILE]";
+	struct ctl_args a;
+	json_t *r;
+	int rc = parse_ctl_args(cmd, usage, argc, argv, &a);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (a.first != argc) {
+		fprintf(stderr, "Usage: nft-tc-offload %s %s\n", cmd, usage);
+		return 2;
+	}
+	r = ask(cmd, &a, cmd);
+	if (!r)
+		return 1;
+	if (a.json)
+		print_json(r);
+	else
+		print(r);
+	json_decref(r);
+	return 0;
+}
+
+static void print_rules(json_t *r)
+{
+	json_t *rule;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "rules"), i, rule)
+	{
+		printf("%s\n", jstr(rule, "tc", "?"));
+		printf(
+		    "    # handle 0x%llx: %lld packets, %lld bytes (hardware %lld packets), last "
+		    "used %lld ms ago, %s\n",
+		    (unsigned long long)jint(rule, "handle"), jint(rule, "packets"),
+		    jint(rule, "bytes"), jint(rule, "hw_packets"), jint(rule, "lastused_ms"),
+		    json_is_true(json_object_get(rule, "in_hw"))       ? "in_hw"
+		    : json_is_true(json_object_get(rule, "not_in_hw")) ? "not_in_hw"
+		                                                       : "software");
+	}
+	printf("# %zu rules of ours on %zu devices (%lld filters of others left alone)\n",
+	       json_array_size(json_object_get(r, "rules")),
+	       json_array_size(json_object_get(r, "devices")), jint(r, "others"));
+}
+
+int cmd_rules(int argc, char **argv)
+{
+	return simple_cmd("rules", argc, argv, print_rules);
+}
+
+static void print_metrics(json_t *r)
+{
+	fputs(jstr(r, "text", ""), stdout);
+}
+
+int cmd_metrics(int argc, char **argv)
+{
+	return simple_cmd("metrics", argc, argv, print_metrics);
 }

@@ -29,8 +29,10 @@ static const struct cli_cmd commands[] = {
     {"run", "[--config FILE]", "run the daemon in the foreground", cmd_run},
     {"status", "[-j]", "the running daemon's state", cmd_status},
     {"flows", "[-j]", "the running daemon's connections", cmd_flows},
-    {"explain", "[-j] PROTO SADDR SPORT DADDR DPORT", "why a connection is (not) offloaded",
+    {"explain", "[-j] SADDR DADDR [PROTO [SPORT DPORT]]", "why connections are (not) offloaded",
      cmd_explain},
+    {"rules", "[-j]", "the running daemon's tc rules, with counters", cmd_rules},
+    {"metrics", "[-j]", "the running daemon's Prometheus metrics", cmd_metrics},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -214,6 +214,8 @@ static int delete_rules(struct ct_engine *e, struct ct_flow *f)
 	op.key = &f->key;
 	op.ct_id = f->id;
 	op.tcp_liberal = false;
+	op.packets_polled[0] = f->packets[0];
+	op.packets_polled[1] = f->packets[1];
 	ct_engine_rule_ids(e, f, ids);
 	tc_rule_init(&op.rules[0], &ids[0]);
 	tc_rule_init(&op.rules[1], &ids[1]);
@@ -238,9 +240,11 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 	op.key = &f->key;
 	op.ct_id = ev->id;
 	op.tcp_liberal = f->key.proto == IPPROTO_TCP;
+	op.packets_polled[0] = op.packets_polled[1] = 0;
 	if (e->max_offloaded &&
 	    ct_table_counters(e->t)->flows[CT_FLOW_OFFLOADED] >= e->max_offloaded) {
-		snprintf(text, sizeof(text), "%zu connections offloaded: the hardware's capacity",
+		snprintf(text, sizeof(text),
+		         "table full: %zu connections offloaded, the hardware's capacity",
 		         e->max_offloaded);
 		set_reason(e, f, CT_R_FULL, text);
 		return 0;

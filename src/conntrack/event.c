@@ -47,7 +47,7 @@ const char *ct_reason_name(enum ct_reason r)
 	    [CT_R_RULE] = "rule",
 	    [CT_R_PROFILE] = "profile",
 	    [CT_R_INSTALL] = "install",
-	    [CT_R_FULL] = "full",
+	    [CT_R_FULL] = "table-full",
 	    [CT_R_POLICY] = "policy",
 	};
 

@@ -57,7 +57,8 @@ struct fr_op {
 	struct ct_key key;
 	uint32_t ct_id;
 	bool tcp_liberal;
-	bool cleanup; /* DELETE after a failed install: does not free hardware room */
+	bool cleanup;               /* DELETE after a failed install: does not free hardware room */
+	uint32_t packets_polled[2]; /* DELETE: see struct ct_op */
 	struct tc_rule rules[2];
 };
 
@@ -193,6 +194,8 @@ static int sink(void *ctx, const struct ct_op *op)
 	o->ct_id = op->ct_id;
 	o->tcp_liberal = op->tcp_liberal;
 	o->cleanup = rt->in_cleanup;
+	o->packets_polled[0] = op->packets_polled[0];
+	o->packets_polled[1] = op->packets_polled[1];
 	o->rules[0] = op->rules[0];
 	o->rules[1] = op->rules[1];
 	if (op->kind == CT_OP_INSTALL)
@@ -219,7 +222,7 @@ static enum ct_reason admit(void *ctx, const struct ct_event *ev, const struct c
 		return CT_R_FULL;
 	}
 	if (cap && used >= cap) {
-		snprintf(why, len, "%llu connections offloaded: the capacity (%s)",
+		snprintf(why, len, "table full: %llu connections offloaded, the capacity (%s)",
 		         (unsigned long long)used,
 		         cfg && cfg->flow_max == cap ? "[flow] max_flows" : "profile capacity / 2");
 		return CT_R_FULL;
@@ -634,6 +637,8 @@ static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
 				if (!res[k].error && res[k].state.valid) {
 					p[d] = res[k].state.packets;
 					b[d] = res[k].state.bytes;
+					rt->c.carried_packets +=
+					    (uint32_t)p[d] - ops[i].packets_polled[d];
 				}
 			rt->c.carried_bytes += b[0] + b[1];
 			key_text(&ops[i].key, key, sizeof(key));
@@ -805,6 +810,8 @@ void fr_remove_all(struct fr_core *rt)
 			o->ft = (uint32_t)i;
 			o->key = f->key;
 			o->ct_id = f->id;
+			o->packets_polled[0] = f->packets[0];
+			o->packets_polled[1] = f->packets[1];
 			ct_engine_rule_ids(rt->fts[i].e, f, ids);
 			tc_rule_init(&o->rules[0], &ids[0]);
 			tc_rule_init(&o->rules[1], &ids[1]);
@@ -1181,50 +1188,25 @@ json_t *fr_flows_json(const struct fr_core *rt)
 	return arr;
 }
 
-int fr_parse_query(const char *q, struct flow_tuple *t)
+static void plan_tuple_of(const struct ct_flow *f, bool reply, struct plan_tuple *t)
 {
-	char proto[16], s[INET6_ADDRSTRLEN + 1], d[INET6_ADDRSTRLEN + 1];
-	unsigned sp, dp;
-	char extra;
-
 	memset(t, 0, sizeof(*t));
-	if (sscanf(q, "%15s %46s %u %46s %u %c", proto, s, &sp, d, &dp, &extra) != 5 ||
-	    sp > 65535 || dp > 65535)
-		return -EINVAL;
-	if (strcmp(proto, "tcp") == 0)
-		t->proto = IPPROTO_TCP;
-	else if (strcmp(proto, "udp") == 0)
-		t->proto = IPPROTO_UDP;
-	else
-		return -EINVAL;
-	t->family = strchr(s, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(t->family, s, &t->src) != 1 || inet_pton(t->family, d, &t->dst) != 1)
-		return -EINVAL;
-	t->sport = (uint16_t)sp;
-	t->dport = (uint16_t)dp;
-	return 0;
+	t->family = f->key.family;
+	t->proto = f->key.proto;
+	t->saddr = reply ? f->reply_src : f->key.src;
+	t->daddr = reply ? f->reply_dst : f->key.dst;
+	t->sport = reply ? f->reply_sport : f->key.sport;
+	t->dport = reply ? f->reply_dport : f->key.dport;
 }
 
-static bool addr_eq(int family, const union tc_addr *a, const union tc_addr *b)
+int fr_explain(const struct fr_core *rt, const struct plan_query *q, char *buf, size_t len)
 {
-	return memcmp(a, b, family == AF_INET ? 4 : 16) == 0;
-}
-
-int fr_explain(const struct fr_core *rt, const char *query, char *buf, size_t len)
-{
-	struct flow_tuple q;
+	char query[256];
 	size_t off = 0;
-	int found = 0;
+	int found = 0, offloaded = 0;
 
 	if (len)
 		buf[0] = '\0';
-	if (fr_parse_query(query, &q)) {
-		snprintf(buf, len,
-		         "cannot read \"%s\": expected PROTO SADDR SPORT DADDR DPORT, e.g. \"tcp "
-		         "10.0.1.2 40000 10.0.2.2 5201\"\n",
-		         query);
-		return -EINVAL;
-	}
 	for (size_t i = 0; i < rt->n_fts; i++) {
 		const struct fr_ft *ft = &rt->fts[i];
 		struct ct_table *t = ct_engine_table(ft->e);
@@ -1233,30 +1215,25 @@ int fr_explain(const struct fr_core *rt, const char *query, char *buf, size_t le
 			const struct ct_flow *f = ct_table_at(t, k);
 			char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN],
 			    rd[INET6_ADDRSTRLEN], text[512];
-			bool orig, reply;
+			struct plan_tuple o, r;
 			int n;
 
-			if (f->key.family != q.family || f->key.proto != q.proto)
-				continue;
-			orig = addr_eq(q.family, &f->key.src, &q.src) &&
-			       addr_eq(q.family, &f->key.dst, &q.dst) && f->key.sport == q.sport &&
-			       f->key.dport == q.dport;
-			reply = addr_eq(q.family, &f->reply_src, &q.src) &&
-			        addr_eq(q.family, &f->reply_dst, &q.dst) &&
-			        f->reply_sport == q.sport && f->reply_dport == q.dport;
-			if (!orig && !reply)
+			plan_tuple_of(f, false, &o);
+			plan_tuple_of(f, true, &r);
+			if (!plan_query_match(q, &o) && !plan_query_match(q, &r))
 				continue;
 			found++;
-			inet_ntop(q.family, &f->key.src, s, sizeof(s));
-			inet_ntop(q.family, &f->key.dst, d, sizeof(d));
-			inet_ntop(q.family, &f->reply_src, rs, sizeof(rs));
-			inet_ntop(q.family, &f->reply_dst, rd, sizeof(rd));
+			offloaded += f->state == CT_FLOW_OFFLOADED;
+			inet_ntop(o.family, &f->key.src, s, sizeof(s));
+			inet_ntop(o.family, &f->key.dst, d, sizeof(d));
+			inet_ntop(o.family, &f->reply_src, rs, sizeof(rs));
+			inet_ntop(o.family, &f->reply_dst, rd, sizeof(rd));
 			flow_explain(rt, ft, f, text, sizeof(text));
 			n = snprintf(
 			    buf + off, off < len ? len - off : 0,
 			    "flowtable %s: %s %s %u -> %s %u (reply %s %u -> %s %u) zone %u "
 			    "id %u%s%s: %s\n",
-			    ft->name, q.proto == IPPROTO_TCP ? "tcp" : "udp", s, f->key.sport, d,
+			    ft->name, o.proto == IPPROTO_TCP ? "tcp" : "udp", s, f->key.sport, d,
 			    f->key.dport, rs, f->reply_sport, rd, f->reply_dport, f->key.zone,
 			    f->id, f->key.proto == IPPROTO_TCP ? " " : "",
 			    f->key.proto == IPPROTO_TCP ? ct_tcp_state_name(f->tcp_state) : "",
@@ -1266,9 +1243,10 @@ int fr_explain(const struct fr_core *rt, const char *query, char *buf, size_t le
 		}
 	}
 	if (!found) {
+		plan_query_format(q, query, sizeof(query));
 		snprintf(buf, len, "no tracked connection matches \"%s\" (in either direction)%s\n",
 		         query, rt->n_fts ? "" : ": no flowtable uses the flow strategy");
 		return -ENOENT;
 	}
-	return 0;
+	return offloaded ? 0 : 1;
 }

@@ -481,7 +481,7 @@ json_t *flowrt_flows_json(const struct flowrt *rt)
 	return fr_flows_json(rt->core);
 }
 
-int flowrt_explain(const struct flowrt *rt, const char *query, char *buf, size_t len)
+int flowrt_explain(const struct flowrt *rt, const struct plan_query *q, char *buf, size_t len)
 {
-	return fr_explain(rt->core, query, buf, len);
+	return fr_explain(rt->core, q, buf, len);
 }

@@ -135,12 +135,9 @@ unsigned fr_stats_interval_ms(const struct fr_core *rt);
 /* flowrt.h's views over the core. */
 json_t *fr_status_json(const struct fr_core *rt);
 json_t *fr_flows_json(const struct fr_core *rt);
-int fr_explain(const struct fr_core *rt, const char *query, char *buf, size_t len);
+int fr_explain(const struct fr_core *rt, const struct plan_query *q, char *buf, size_t len);
 
 /* Replaces the plan (engines rebuilt; their rules deleted first). */
 int fr_set_plan(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen);
-
-/* Parses an explain query "PROTO SADDR SPORT DADDR DPORT". 0 or -EINVAL. */
-int fr_parse_query(const char *q, struct flow_tuple *t);
 
 #endif

@@ -552,3 +552,31 @@ void spec_describe(const struct plan_spec *s, struct sbuf *b)
 	describe_matches(b, "egress", s->oif, s->n_oif);
 	describe_matches(b, "ct mark", s->ct_mark, s->n_ct_mark);
 }
+
+/* ---- explain queries ---- */
+
+bool plan_query_match(const struct plan_query *q, const struct plan_tuple *dir)
+{
+	size_t alen = q->t.family == AF_INET ? 4 : 16;
+
+	if (dir->family != q->t.family || (q->t.proto && dir->proto != q->t.proto))
+		return false;
+	if (memcmp(&dir->saddr, &q->t.saddr, alen) || memcmp(&dir->daddr, &q->t.daddr, alen))
+		return false;
+	return !q->has_ports || (dir->sport == q->t.sport && dir->dport == q->t.dport);
+}
+
+void plan_query_format(const struct plan_query *q, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int n;
+
+	inet_ntop(q->t.family, &q->t.saddr, s, sizeof(s));
+	inet_ntop(q->t.family, &q->t.daddr, d, sizeof(d));
+	n = snprintf(buf, len, "%s %s", s, d);
+	if (n < 0 || (size_t)n >= len || !q->t.proto)
+		return;
+	n += snprintf(buf + n, len - (size_t)n, " %s", q->t.proto == IPPROTO_TCP ? "tcp" : "udp");
+	if (q->has_ports && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " %u %u", q->t.sport, q->t.dport);
+}

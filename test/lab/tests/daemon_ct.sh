@@ -15,7 +15,8 @@
 #     chain 1 follows (the rules towards the server carry the new MAC), the transfer completes.
 #  5. live following: an nft rule added to the running ruleset (a new exclusion) is applied
 #     within ~1 s, and only the difference: chain-1 rules keep their handles.
-#  6. status / flows / explain smoke (text and -j).
+#  6. status / flows / explain (one connection, or what conntrack has between two hosts) /
+#     rules (== tc's view) / metrics (== status).
 #  7. SIGTERM: every rule with our cookie is gone, an operator's own filter stays, and traffic
 #     still flows through the stack.
 set -euo pipefail
@@ -199,19 +200,47 @@ lab_assert_eq "$(handles1)" "$h_before" "5: chain-1 handles (unchanged rules mus
 shows "dst_port 5300" lab_router tc filter show dev "$CLI" ingress chain 0 ||
     lab_fail "5: no chain-0 pass rule for udp dport 5300"
 
-# ---- 6. status / flows / explain
+# ---- 6. status / flows / explain / rules / metrics
 ctl status
 ctl flows >/dev/null || lab_fail "6: flows"
 ctl_j flows | jq -e '.flows | type == "array"' >/dev/null || lab_fail "6: flows -j"
-out=$(ctl explain tcp "$LAB_CLIENT_IP4" 40000 "$LAB_SERVER_IP4" "$LAB_TCP_PORT")
+out=$(ctl explain "$LAB_CLIENT_IP4" "$LAB_SERVER_IP4" tcp 40000 "$LAB_TCP_PORT")
 echo "$out"
 lab_assert_match "$out" "offloaded: established packets of both directions" "6: explain (offloaded)"
-out=$(ctl explain tcp "$LAB_CLIENT_IP4" 40000 "$LAB_SERVER_IP4" 5202)
+out=$(ctl explain "$LAB_CLIENT_IP4" "$LAB_SERVER_IP4" tcp 40000 5202)
 echo "$out"
 lab_assert_match "$out" "stays in software: excluded by the rule" "6: explain (blocked port)"
-ctl_j explain udp "$LAB_CLIENT_IP6" 1000 "$LAB_SERVER_IP6" 53 | jq -e '.offloaded == true' >/dev/null ||
+ctl_j explain "$LAB_CLIENT_IP6" "$LAB_SERVER_IP6" udp 1000 53 | jq -e '.offloaded == true' >/dev/null ||
     lab_fail "6: explain -j (udp/ipv6)"
-if ctl explain tcp 1.2.3.4 1 >/dev/null 2>&1; then lab_fail "6: a malformed explain succeeded"; fi
+if ctl explain 1.2.3.4 >/dev/null 2>&1; then lab_fail "6: a malformed explain succeeded"; fi
+# without ports: the live connections between the two hosts, from the conntrack table
+lab_tcp_transfer_bg -4 -t 6 -b 5M -T 60
+lab_wait_for 10 sh -c "[ \$(ip netns exec $LAB_NS_ROUTER conntrack -L -p tcp --dport $LAB_TCP_PORT --state ESTABLISHED 2>/dev/null | wc -l) -ge 2 ]" ||
+    lab_fail "6: no established iperf3 connections in conntrack"
+out=$(ctl explain "$LAB_CLIENT_IP4" "$LAB_SERVER_IP4")
+echo "$out" | head -12
+lab_assert_match "$out" "connection .*tcp.*ESTABLISHED.*dport=$LAB_TCP_PORT" "6: explain SADDR DADDR lists the connection"
+lab_assert_match "$out" "offloaded: established packets of both directions" "6: explain SADDR DADDR"
+ctl_j explain "$LAB_CLIENT_IP4" "$LAB_SERVER_IP4" tcp | jq -e '.offloaded == true' >/dev/null ||
+    lab_fail "6: explain SADDR DADDR tcp -j"
+lab_bg_wait || lab_fail "6: the transfer under explain failed"
+# rules: exactly the rules with our cookie, their counters equal to tc's own
+rj=$(ctl_j rules)
+lab_assert_eq "$(jq '.rules | length' <<<"$rj")" "$(ours)" "6: rules listed vs rules with our cookie"
+lab_assert_ge "$(jq '.others' <<<"$rj")" 1 "6: the operator's filter counted as someone else's"
+red=$(jq '[.rules[] | select(.chain == 1 and (.tc | test("mirred"))) | .packets] | add' <<<"$rj")
+lab_assert_eq "$red" "$(redirected)" "6: chain-1 packets by rules -j vs tc -s"
+ctl rules | grep -E '^filter add dev' | head -3
+lab_assert_match "$(ctl rules | tail -1)" "rules of ours on 2 devices" "6: rules summary line"
+# metrics: Prometheus text, numbers equal to status
+m=$(ctl metrics)
+st=$(ctl_j status)
+lab_assert_match "$m" "# TYPE nto_ct_rules gauge" "6: metrics TYPE line"
+lab_assert_eq "$(awk '$1 == "nto_ct_rules{chain=\"1\"}" {print $2}' <<<"$m")" \
+    "$(jq '.ct.rules_chain1' <<<"$st")" "6: nto_ct_rules chain 1 vs status"
+lab_assert_eq "$(awk '$1 == "nto_up" {print $2}' <<<"$m")" 1 "6: nto_up"
+lab_assert_eq "$(grep -c '^nto_device_info{' <<<"$m")" 2 "6: nto_device_info series"
+echo "6: metrics: $(grep -vc '^#' <<<"$m") samples"
 
 # ---- 7. SIGTERM removes our rules, and only ours
 kill -TERM "$DPID"

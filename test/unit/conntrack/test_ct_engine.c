@@ -516,7 +516,9 @@ static void test_engine_profile(void **state)
 		event(&ev, CT_EVENT_UPDATE, CT_TCP_ESTABLISHED, EST);
 		ct_engine_event(e, &ev, 1);
 		assert_int_equal(f->n_ops, 1);
-		explain(e, &ev, "refused (full): 1 connections offloaded: the hardware's capacity");
+		explain(e, &ev,
+		        "refused (table-full): table full: 1 connections offloaded, the hardware's "
+		        "capacity");
 		ct_engine_free(e);
 	}
 }

@@ -38,33 +38,62 @@ static void test_split(void **state)
 
 static void test_tuple(void **state)
 {
-	char *ok4[] = {"tcp", "10.0.1.2", "40000", "10.0.2.2", "5201"};
-	char *ok6[] = {"udp", "fd00:1::2", "0", "fd00:2::2", "65535"};
-	char *mixed[] = {"tcp", "10.0.1.2", "1", "fd00::1", "2"};
-	char *proto[] = {"icmp", "10.0.1.2", "1", "10.0.2.2", "2"};
-	char *port[] = {"tcp", "10.0.1.2", "65536", "10.0.2.2", "2"};
-	char *neg[] = {"tcp", "10.0.1.2", "-1", "10.0.2.2", "2"};
-	struct plan_tuple t;
-	char err[256];
+	char *ok4[] = {"10.0.1.2", "10.0.2.2", "tcp", "40000", "5201"};
+	char *ok6[] = {"fd00:1::2", "fd00:2::2", "udp", "0", "65535"};
+	char *mixed[] = {"10.0.1.2", "fd00::1", "tcp", "1", "2"};
+	char *proto[] = {"10.0.1.2", "10.0.2.2", "icmp", "1", "2"};
+	char *port[] = {"10.0.1.2", "10.0.2.2", "tcp", "65536", "2"};
+	char *neg[] = {"10.0.1.2", "10.0.2.2", "tcp", "-1", "2"};
+	char *old[] = {"tcp", "10.0.1.2", "40000", "10.0.2.2", "5201"};
+	struct plan_query q;
+	struct plan_tuple dir = {0};
+	char err[256], text[128];
 	struct in_addr a;
 
-	assert_int_equal(daemon_parse_tuple(5, ok4, &t, err, sizeof(err)), 0);
-	assert_int_equal(t.family, AF_INET);
-	assert_int_equal(t.proto, IPPROTO_TCP);
-	assert_int_equal(t.sport, 40000);
-	assert_int_equal(t.dport, 5201);
+	assert_int_equal(daemon_parse_tuple(5, ok4, &q, err, sizeof(err)), 0);
+	assert_int_equal(q.t.family, AF_INET);
+	assert_int_equal(q.t.proto, IPPROTO_TCP);
+	assert_int_equal(q.t.sport, 40000);
+	assert_int_equal(q.t.dport, 5201);
+	assert_true(q.has_ports);
 	inet_pton(AF_INET, "10.0.2.2", &a);
-	assert_memory_equal(&t.daddr, &a, 4);
-	assert_int_equal(daemon_parse_tuple(5, ok6, &t, err, sizeof(err)), 0);
-	assert_int_equal(t.family, AF_INET6);
-	assert_int_equal(t.proto, IPPROTO_UDP);
-	assert_int_equal(t.dport, 65535);
-	assert_int_equal(daemon_parse_tuple(5, mixed, &t, err, sizeof(err)), -EINVAL);
+	assert_memory_equal(&q.t.daddr, &a, 4);
+	plan_query_format(&q, text, sizeof(text));
+	assert_string_equal(text, "10.0.1.2 10.0.2.2 tcp 40000 5201");
+
+	/* the query selects one direction exactly; a partial query any protocol / ports */
+	dir = q.t;
+	assert_true(plan_query_match(&q, &dir));
+	dir.sport = 40001;
+	assert_false(plan_query_match(&q, &dir));
+	assert_int_equal(daemon_parse_tuple(3, ok4, &q, err, sizeof(err)), 0);
+	assert_false(q.has_ports);
+	assert_true(plan_query_match(&q, &dir));
+	dir.proto = IPPROTO_UDP;
+	assert_false(plan_query_match(&q, &dir));
+	assert_int_equal(daemon_parse_tuple(2, ok4, &q, err, sizeof(err)), 0);
+	assert_int_equal(q.t.proto, 0);
+	assert_true(plan_query_match(&q, &dir));
+	plan_query_format(&q, text, sizeof(text));
+	assert_string_equal(text, "10.0.1.2 10.0.2.2");
+	dir.saddr = dir.daddr; /* another source */
+	assert_false(plan_query_match(&q, &dir));
+
+	assert_int_equal(daemon_parse_tuple(5, ok6, &q, err, sizeof(err)), 0);
+	assert_int_equal(q.t.family, AF_INET6);
+	assert_int_equal(q.t.proto, IPPROTO_UDP);
+	assert_int_equal(q.t.dport, 65535);
+	assert_int_equal(daemon_parse_tuple(5, mixed, &q, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "one family"));
-	assert_int_equal(daemon_parse_tuple(5, proto, &t, err, sizeof(err)), -EINVAL);
-	assert_int_equal(daemon_parse_tuple(5, port, &t, err, sizeof(err)), -EINVAL);
-	assert_int_equal(daemon_parse_tuple(5, neg, &t, err, sizeof(err)), -EINVAL);
-	assert_int_equal(daemon_parse_tuple(4, ok4, &t, err, sizeof(err)), -EINVAL);
+	assert_int_equal(daemon_parse_tuple(5, proto, &q, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "tcp or udp"));
+	assert_int_equal(daemon_parse_tuple(5, port, &q, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "65536"));
+	assert_int_equal(daemon_parse_tuple(5, neg, &q, err, sizeof(err)), -EINVAL);
+	assert_int_equal(daemon_parse_tuple(4, ok4, &q, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "SADDR DADDR [PROTO [SPORT DPORT]]"));
+	assert_int_equal(daemon_parse_tuple(1, ok4, &q, err, sizeof(err)), -EINVAL);
+	assert_int_equal(daemon_parse_tuple(5, old, &q, err, sizeof(err)), -EINVAL);
 }
 
 struct srv {
