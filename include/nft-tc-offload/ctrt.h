@@ -22,6 +22,17 @@
  *
  * Syncing is not all-or-nothing: a rule the kernel refuses is counted and reported (status,
  * log) with the kernel's extack, the others stay; the next sync tries it again.
+ *
+ * Refusals. Before any rule is built, every used device of the plan's ct flowtables is probed
+ * once (probe.h: test rules in a reserved chain, deleted again; a new plan retries the devices
+ * whose probe did not wholly work). A flowtable gets no rules at all, with a reason in the
+ * status ("refused_flowtables") and the log, when
+ *  - a device's profile says switchdev = yes and its devices are not all ports of one eswitch
+ *    ("eswitch: ..."), or
+ *  - a device failed a feature the flowtable's rules need ("probe: act_ct nat refused on DEV:
+ *    <the kernel's extack> (<errno text>)").
+ * Rules that would fail are therefore not attempted. The probe results per device are in the
+ * status too ("probes").
  * No global state.
  */
 #ifndef NFT_TC_OFFLOAD_CTRT_H
@@ -87,6 +98,10 @@ long ctrt_stop(struct ctrt *rt, bool remove_rules);
 /* Control-socket views (new JSON objects, caller owns them). status: rules per device and
  * chain, syncs, refusals with the last error; devices: per ifindex, rules of ours installed. */
 json_t *ctrt_status_json(const struct ctrt *rt);
+
+/* Why the last sync gave a ct flowtable of the current plan no rules (the capability probe or
+ * the one-eswitch check, see "Refusals" above), or NULL. */
+const char *ctrt_flowtable_refusal(const struct ctrt *rt, const struct plan_flowtable *pf);
 
 /* Rules of ours the last sync left installed on ifindex (chain 0 + chain 1). */
 size_t ctrt_device_rules(const struct ctrt *rt, uint32_t ifindex);

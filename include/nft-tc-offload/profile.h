@@ -125,6 +125,8 @@ struct profile {
 	uint32_t vlan_protocols; /* PROFILE_VLAN_* a push may use */
 	uint32_t hooks;          /* PROFILE_HOOK_* */
 	bool skip_sw;            /* rules are installed with skip_sw (hardware only) */
+	bool switchdev; /* the devices are eswitch ports (representors): the devices of one ct
+	                 * flowtable must share one phys_switch_id (strategy ct only) */
 	bool has_ct_zones;
 	uint16_t ct_zone_min, ct_zone_max; /* with has_ct_zones */
 

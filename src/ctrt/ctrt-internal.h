@@ -10,6 +10,7 @@
 #include "nft-tc-offload/netstate.h"
 #include "nft-tc-offload/nl.h"
 #include "nft-tc-offload/plan.h"
+#include "nft-tc-offload/probe.h"
 #include "nft-tc-offload/rule.h"
 #include "nft-tc-offload/tc.h"
 
@@ -45,5 +46,29 @@ int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
 /* explain.c: ctrt_explain() over a plan and a snapshot (pure). */
 int ctrt_explain_plan(const struct plan *plan, const struct netstate_snapshot *s,
                       const struct plan_tuple *t, uint32_t in_ifindex, char *buf, size_t len);
+
+/* Why the runtime gives a ct flowtable no rules (NULL: it does not refuse it). */
+typedef const char *(*ctrt_refusal_fn)(void *ctx, const struct plan_flowtable *pf);
+
+/* The same, with the runtime's own refusals (refusal may be NULL). */
+int ctrt_explain_plan_refused(const struct plan *plan, const struct netstate_snapshot *s,
+                              const struct plan_tuple *t, uint32_t in_ifindex,
+                              ctrt_refusal_fn refusal, void *refusal_ctx, char *buf, size_t len);
+
+/*
+ * refuse.c (pure): whether the runtime refuses a ct flowtable of the plan, before building any
+ * rule for it:
+ *  1. mixed eswitch: when a used device's profile says switchdev = yes, every used device
+ *     (present, with a profile) must be a port of one eswitch (netstate_same_eswitch());
+ *  2. probe: every used device must have a probe (probes, n) in which each feature the
+ *     flowtable's rules need worked: the chain-0 rules of the plan (probe_rule_needs()) and
+ *     chain 1's (PROBE_CHAIN1_NEEDS).
+ * Returns true with the reason in reason ("eswitch: ..." or "probe: ..."), else false.
+ */
+bool ctrt_refuse_flowtable(const struct plan_flowtable *pf, const struct netstate_snapshot *snap,
+                           const struct probe_device *probes, size_t n, char *reason, size_t len);
+
+/* The features a ct flowtable's rules need (chain 0 of the plan and chain 1). */
+unsigned ctrt_flowtable_needs(const struct plan_flowtable *pf);
 
 #endif

@@ -15,6 +15,13 @@
 
 #define CTRT_ERR_MAX 1536
 
+/* A ct flowtable the runtime gives no rules, and why (refuse.c). */
+struct ctrt_refusal {
+	const struct plan_flowtable *pf; /* of the current plan */
+	char *id;                        /* "inet lab ft": compared across plans */
+	char *reason;
+};
+
 struct ctrt_devcount {
 	uint32_t ifindex;
 	size_t chain0, chain1;
@@ -30,6 +37,10 @@ struct ctrt {
 	size_t n_counts;
 	char **notes; /* chain-1 notes of the last sync */
 	size_t n_notes;
+	struct probe_device *probes; /* per device probed (probe.h), kept across syncs */
+	size_t n_probes;
+	struct ctrt_refusal *refusals; /* of the last sync */
+	size_t n_refusals;
 	/* counters */
 	uint64_t syncs, sync_errors, refused, netstate_triggers;
 	struct ctrt_sync_stats last;
@@ -71,6 +82,107 @@ static void on_failure(void *ctx, const char *msg)
 	rt->refused++;
 	snprintf(rt->last_error, sizeof(rt->last_error), "%s", msg);
 	LOG(rt, LOG_LEVEL_ERROR, "ct: the kernel refused: %s", msg);
+}
+
+static void free_refusals(struct ctrt_refusal *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+static const struct probe_device *probe_of(const struct ctrt *rt, uint32_t ifindex)
+{
+	for (size_t i = 0; i < rt->n_probes; i++)
+		if (rt->probes[i].ifindex == ifindex)
+			return &rt->probes[i];
+	return NULL;
+}
+
+static void log_probe(struct ctrt *rt, const struct probe_device *d)
+{
+	unsigned n_ok = 0, n = 0;
+
+	if (d->error) {
+		LOG(rt, LOG_LEVEL_ERROR, "ct: probe %s: %s", d->name, d->msg);
+		return;
+	}
+	for (int f = 0; f < PROBE_FEATURE_COUNT; f++) {
+		const struct probe_result *r = &d->r[f];
+
+		if (!r->tested)
+			continue;
+		n++;
+		if (r->ok) {
+			n_ok++;
+			continue;
+		}
+		LOG(rt, LOG_LEVEL_WARNING, "ct: probe %s: %s refused: %s%s%s", d->name,
+		    probe_feature_label((enum probe_feature)f),
+		    r->mismatch ? "" : strerror(-r->error),
+		    r->extack[0] && !r->mismatch ? ": " : "", r->extack);
+	}
+	if (d->leftovers)
+		LOG(rt, LOG_LEVEL_WARNING,
+		    "ct: probe %s: %u test rules could not be deleted (chain %u prio %u)", d->name,
+		    d->leftovers, PROBE_CHAIN, PROBE_PRIO);
+	LOG(rt, n_ok == n ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+	    "ct: probe %s (profile %s): %u of %u features work", d->name, d->profile, n_ok, n);
+}
+
+/* Probes every used device of the plan's ct flowtables that has no probe yet. */
+static int run_probes(struct ctrt *rt)
+{
+	for (size_t f = 0; rt->plan && f < rt->plan->n_flowtables; f++) {
+		const struct plan_flowtable *pf = &rt->plan->flowtables[f];
+
+		if (pf->strategy != PROFILE_STRATEGY_CT || pf->reason)
+			continue;
+		for (size_t i = 0; i < pf->n_devices; i++) {
+			const struct plan_device *pd = &pf->devices[i];
+			struct probe_device *v;
+
+			if (!pd->profile || !pd->present || !pd->ifindex ||
+			    probe_of(rt, pd->ifindex))
+				continue;
+			v = realloc(rt->probes, (rt->n_probes + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			rt->probes = v;
+			probe_run(rt->o.rtnl, pd->ifindex, pd->name, pd->profile,
+			          &rt->probes[rt->n_probes]);
+			log_probe(rt, &rt->probes[rt->n_probes++]);
+		}
+	}
+	return 0;
+}
+
+/* Forgets the probes that did not wholly work: a new plan (a reload) retries them. */
+static void forget_probes(struct ctrt *rt)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < rt->n_probes; i++)
+		if (probe_all_ok(&rt->probes[i]))
+			rt->probes[w++] = rt->probes[i];
+	rt->n_probes = w;
+}
+
+static const char *refusal_of(void *ctx, const struct plan_flowtable *pf)
+{
+	const struct ctrt *rt = ctx;
+
+	for (size_t i = 0; i < rt->n_refusals; i++)
+		if (rt->refusals[i].pf == pf)
+			return rt->refusals[i].reason;
+	return NULL;
+}
+
+const char *ctrt_flowtable_refusal(const struct ctrt *rt, const struct plan_flowtable *pf)
+{
+	return rt ? refusal_of((void *)rt, pf) : NULL;
 }
 
 static void free_notes(struct ctrt *rt)
@@ -177,21 +289,62 @@ out:
 	return rc;
 }
 
+/* Records a refusal of pf (logged when it is new or its reason changed). */
+static int refuse(struct ctrt *rt, const struct plan_flowtable *pf, const char *reason,
+                  const struct ctrt_refusal *old, size_t n_old)
+{
+	struct ctrt_refusal *v = realloc(rt->refusals, (rt->n_refusals + 1) * sizeof(*v));
+	char id[512];
+	bool seen = false;
+
+	if (!v)
+		return -ENOMEM;
+	rt->refusals = v;
+	snprintf(id, sizeof(id), "%s %s %s", nft_family_name(pf->table->family), pf->table->name,
+	         pf->flowtable->name);
+	v[rt->n_refusals] =
+	    (struct ctrt_refusal){.pf = pf, .id = strdup(id), .reason = strdup(reason)};
+	if (!v[rt->n_refusals].id || !v[rt->n_refusals].reason) {
+		free(v[rt->n_refusals].id);
+		free(v[rt->n_refusals].reason);
+		return -ENOMEM;
+	}
+	rt->n_refusals++;
+	for (size_t i = 0; i < n_old && !seen; i++)
+		seen = !strcmp(old[i].id, id) && !strcmp(old[i].reason, reason);
+	if (!seen)
+		LOG(rt, LOG_LEVEL_ERROR, "ct: flowtable %s: not offloaded: %s", id, reason);
+	return 0;
+}
+
 static int build_wanted(struct ctrt *rt, const struct netstate_snapshot *snap,
                         struct tc_rule_vec *wanted)
 {
+	struct ctrt_refusal *old = rt->refusals;
+	size_t n_old = rt->n_refusals;
 	uint32_t *taken = NULL;
 	size_t n_taken = 0;
 	int rc = 0;
 
 	free_notes(rt);
-	if (!rt->plan)
+	rt->refusals = NULL;
+	rt->n_refusals = 0;
+	if (!rt->plan) {
+		free_refusals(old, n_old);
 		return 0;
+	}
 	for (size_t f = 0; f < rt->plan->n_flowtables && !rc; f++) {
 		const struct plan_flowtable *pf = &rt->plan->flowtables[f];
+		char reason[1024];
 
 		if (pf->strategy != PROFILE_STRATEGY_CT || pf->reason)
 			continue;
+		/* rules that would fail are not attempted: the flowtable is refused instead */
+		if (ctrt_refuse_flowtable(pf, snap, rt->probes, rt->n_probes, reason,
+		                          sizeof(reason))) {
+			rc = refuse(rt, pf, reason, old, n_old);
+			continue;
+		}
 		for (size_t b = 0; b < pf->n_blocks && !rc; b++)
 			for (size_t i = 0; i < pf->blocks[b].n_rules && !rc; i++)
 				rc = rulev_push(wanted, &pf->blocks[b].rules[i]);
@@ -199,6 +352,7 @@ static int build_wanted(struct ctrt *rt, const struct netstate_snapshot *snap,
 			rc = build_chain1(rt, pf, snap, &taken, &n_taken, wanted);
 	}
 	free(taken);
+	free_refusals(old, n_old);
 	return rc;
 }
 
@@ -257,6 +411,12 @@ int ctrt_sync(struct ctrt *rt, bool all_devices, struct ctrt_sync_stats *st)
 		goto out;
 	}
 	ao.ifname_ctx = &snap;
+	rc = run_probes(rt);
+	if (rc) {
+		snprintf(rt->last_error, sizeof(rt->last_error), "probing the devices: %s",
+		         strerror(-rc));
+		goto out;
+	}
 	rc = build_wanted(rt, &snap, &wanted);
 	if (rc) {
 		snprintf(rt->last_error, sizeof(rt->last_error), "building the rules: %s",
@@ -351,6 +511,10 @@ int ctrt_start(struct ctrt **out, const struct ctrt_opts *o, const struct plan *
 
 int ctrt_set_plan(struct ctrt *rt, const struct plan *plan)
 {
+	/* the refusals point into the old plan: the sync below rebuilds them */
+	for (size_t i = 0; i < rt->n_refusals; i++)
+		rt->refusals[i].pf = NULL;
+	forget_probes(rt);
 	rt->plan = plan;
 	return ctrt_sync(rt, false, NULL);
 }
@@ -403,6 +567,8 @@ long ctrt_stop(struct ctrt *rt, bool remove_rules)
 	if (rt->debounce)
 		ev_timer_free(rt->debounce);
 	free_notes(rt);
+	free_refusals(rt->refusals, rt->n_refusals);
+	free(rt->probes);
 	free(rt->devs);
 	free(rt->counts);
 	free(rt);
@@ -455,6 +621,20 @@ json_t *ctrt_status_json(const struct ctrt *rt)
 	json_object_set_new(o, "last_error",
 	                    rt->last_error[0] ? json_string(rt->last_error) : json_null());
 	json_object_set_new(o, "notes", notes);
+	{
+		json_t *probes = json_array(), *refused = json_array();
+
+		for (size_t i = 0; i < rt->n_probes; i++)
+			json_array_append_new(probes, probe_device_json(&rt->probes[i]));
+		for (size_t i = 0; i < rt->n_refusals; i++) {
+			const struct ctrt_refusal *r = &rt->refusals[i];
+
+			json_array_append_new(refused, json_pack("{s:s, s:s}", "flowtable", r->id,
+			                                         "reason", r->reason));
+		}
+		json_object_set_new(o, "probes", probes);
+		json_object_set_new(o, "refused_flowtables", refused);
+	}
 	return o;
 }
 
@@ -468,7 +648,7 @@ int ctrt_explain(struct ctrt *rt, const struct plan_tuple *t, uint32_t in_ifinde
 		snprintf(buf, len, "cannot read the network state: %s\n", strerror(-rc));
 		return rc;
 	}
-	rc = ctrt_explain_plan(rt->plan, &snap, t, in_ifindex, buf, len);
+	rc = ctrt_explain_plan_refused(rt->plan, &snap, t, in_ifindex, refusal_of, rt, buf, len);
 	netstate_snapshot_free(&snap);
 	return rc;
 }

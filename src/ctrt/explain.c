@@ -116,6 +116,13 @@ static bool forwarding(struct out *o, const struct netstate_snapshot *s,
 int ctrt_explain_plan(const struct plan *plan, const struct netstate_snapshot *s,
                       const struct plan_tuple *t, uint32_t in_ifindex, char *buf, size_t len)
 {
+	return ctrt_explain_plan_refused(plan, s, t, in_ifindex, NULL, NULL, buf, len);
+}
+
+int ctrt_explain_plan_refused(const struct plan *plan, const struct netstate_snapshot *s,
+                              const struct plan_tuple *t, uint32_t in_ifindex,
+                              ctrt_refusal_fn refusal, void *refusal_ctx, char *buf, size_t len)
+{
 	struct out o = {.buf = buf, .len = len};
 	const struct netstate_route *back;
 	uint32_t in = in_ifindex, out_dev = 0;
@@ -145,6 +152,10 @@ int ctrt_explain_plan(const struct plan *plan, const struct netstate_snapshot *s
 		    name_of(s, in));
 		if (pf->reason) {
 			put(&o, "  not offloaded: %s\n", pf->reason);
+			continue;
+		}
+		if (refusal && refusal(refusal_ctx, pf)) {
+			put(&o, "  not offloaded: %s\n", refusal(refusal_ctx, pf));
 			continue;
 		}
 		for (size_t k = 0; k < pf->n_offloads && k < pf->n_blocks; k++) {

@@ -44,6 +44,10 @@ static json_t *flowtables_json(struct daemon *d)
 	for (size_t f = 0; f < p->n_flowtables; f++) {
 		const struct plan_flowtable *pf = &p->flowtables[f];
 		json_t *devs = json_array(), *notes = json_array();
+		/* the planner's refusal, else the ct runtime's (capability probe, eswitch) */
+		const char *reason = pf->reason ? pf->reason
+		                     : d->ct    ? ctrt_flowtable_refusal(d->ct, pf)
+		                                : NULL;
 
 		for (size_t i = 0; i < pf->n_devices; i++) {
 			const struct plan_device *pd = &pf->devices[i];
@@ -71,14 +75,14 @@ static json_t *flowtables_json(struct daemon *d)
 		}
 		for (size_t i = 0; i < pf->n_notes; i++)
 			json_array_append_new(notes, json_string(pf->notes[i]));
-		json_array_append_new(
-		    a,
-		    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "family",
-		              nft_family_name(pf->table->family), "table", pf->table->name, "name",
-		              pf->flowtable->name, "strategy", strategy_name(pf->strategy),
-		              "flags_offload", pf->flowtable->offload, "reason",
-		              pf->reason ? json_string(pf->reason) : json_null(), "devices", devs,
-		              "notes", notes));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}",
+		                                   "family", nft_family_name(pf->table->family),
+		                                   "table", pf->table->name, "name",
+		                                   pf->flowtable->name, "strategy",
+		                                   strategy_name(pf->strategy), "flags_offload",
+		                                   pf->flowtable->offload, "reason",
+		                                   reason ? json_string(reason) : json_null(),
+		                                   "devices", devs, "notes", notes));
 	}
 	return a;
 }

@@ -518,6 +518,19 @@ static int set_skip_sw(struct pctx *c, const char *v, bool cont)
 	return 0;
 }
 
+static int set_switchdev(struct pctx *c, const char *v, bool cont)
+{
+	if (strcmp(v, "yes") == 0) {
+		c->p->switchdev = true;
+	} else if (strcmp(v, "no") == 0) {
+		c->p->switchdev = false;
+	} else {
+		fail(c, c->line, "switchdev: '%s' is not yes or no", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_ct_zones(struct pctx *c, const char *v, bool cont)
 {
 	char lo[16], hi[16];
@@ -598,6 +611,7 @@ static const struct key_def key_defs[] = {
     {SEC_OFFLOAD, "vlan_protocols", set_vlan_protocols, true},
     {SEC_OFFLOAD, "hooks", set_hooks, true},
     {SEC_OFFLOAD, "skip_sw", set_skip_sw, false},
+    {SEC_OFFLOAD, "switchdev", set_switchdev, false},
     {SEC_OFFLOAD, "ct_zones", set_ct_zones, false},
     {SEC_LIMITS, "capacity", set_capacity, false},
     {SEC_LIMITS, "stats_interval_ms", set_stats_interval, false},
@@ -865,6 +879,12 @@ static void check_profile(struct pctx *c)
 		snprintf(msg, sizeof(msg), "profile '%s': strategy ct needs ct_zones in [offload]",
 		         p->name);
 		fail_missing(c, SEC_OFFLOAD, msg);
+		return;
+	}
+	if (p->strategy != PROFILE_STRATEGY_CT && p->switchdev) {
+		fail(c, line_of(c, "switchdev"),
+		     "switchdev: only for strategy ct (the one-eswitch check applies to ct "
+		     "flowtables)");
 		return;
 	}
 	if (p->strategy == PROFILE_STRATEGY_FLOW && p->has_ct_zones) {

@@ -153,9 +153,10 @@ bool profile_equal(const struct profile *a, const struct profile *b)
 	       a->actions == b->actions && a->ignored_actions == b->ignored_actions &&
 	       a->max_actions == b->max_actions && a->max_vlan_tags == b->max_vlan_tags &&
 	       a->vlan_protocols == b->vlan_protocols && a->hooks == b->hooks &&
-	       a->skip_sw == b->skip_sw && a->has_ct_zones == b->has_ct_zones &&
-	       a->ct_zone_min == b->ct_zone_min && a->ct_zone_max == b->ct_zone_max &&
-	       a->capacity == b->capacity && a->stats_interval_ms == b->stats_interval_ms;
+	       a->skip_sw == b->skip_sw && a->switchdev == b->switchdev &&
+	       a->has_ct_zones == b->has_ct_zones && a->ct_zone_min == b->ct_zone_min &&
+	       a->ct_zone_max == b->ct_zone_max && a->capacity == b->capacity &&
+	       a->stats_interval_ms == b->stats_interval_ms;
 }
 
 /* ---- sets ---- */

@@ -180,11 +180,148 @@ static void test_explain(void **state)
 	profile_set_free(&ps);
 }
 
+/* A probe of ifindex where every tested feature worked (skip_sw not tested). */
+static struct probe_device probe_ok(uint32_t ifindex, const char *name)
+{
+	struct probe_device d;
+
+	memset(&d, 0, sizeof(d));
+	d.ifindex = ifindex;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	for (int f = 0; f < PROBE_SKIP_SW; f++)
+		d.r[f].tested = d.r[f].ok = true;
+	return d;
+}
+
+static void set_switch(struct netstate_link *l, uint8_t id, const char *port)
+{
+	l->switch_id_len = 8;
+	memset(l->switch_id, 0, sizeof(l->switch_id));
+	l->switch_id[0] = 0xb8;
+	l->switch_id[7] = id;
+	snprintf(l->port_name, sizeof(l->port_name), "%s", port);
+}
+
+/*
+ * The runtime's refusals over a hand-built flowtable and snapshot: a switchdev profile's
+ * devices must share one eswitch (veth with generic-ct has no phys_switch_id and is not
+ * checked), and every device's probe must cover what the rules need.
+ */
+static void test_refuse(void **state)
+{
+	struct profile_set ps;
+	const struct profile *mlx5, *gct;
+	struct netstate_link links[3];
+	struct netstate_snapshot snap = {.links = links, .n_links = 3};
+	struct plan_device devs[2];
+	struct tc_rule chain0;
+	struct plan_block block = {.rules = &chain0, .n_rules = 1};
+	struct plan_flowtable pf = {.strategy = PROFILE_STRATEGY_CT,
+	                            .devices = devs,
+	                            .n_devices = 2,
+	                            .blocks = &block,
+	                            .n_blocks = 1};
+	struct probe_device probes[3];
+	struct tc_id id = {.ifindex = 3, .protocol = 0x0800, .prio = 0x1000};
+	struct tc_action *a;
+	char err[PROFILE_ERR_MAX], why[1024];
+
+	profile_set_init(&ps);
+	assert_int_equal(profile_set_load_builtin(&ps, err, sizeof(err)), 0);
+	mlx5 = profile_set_find(&ps, "mlx5");
+	gct = profile_set_find(&ps, "generic-ct");
+	assert_true(mlx5->switchdev);
+	assert_false(gct->switchdev);
+
+	/* the lab: two veths, generic-ct, no phys_switch_id */
+	memset(links, 0, sizeof(links));
+	for (int i = 0; i < 3; i++) {
+		links[i].ifindex = (uint32_t)(3 + i);
+		snprintf(links[i].name, sizeof(links[i].name), "%s",
+		         i == 0   ? "rt-cli"
+		         : i == 1 ? "rt-srv"
+		                  : "pf0vf0");
+	}
+	netstate_snapshot_sort(&snap);
+	devs[0] =
+	    (struct plan_device){.name = "rt-cli", .ifindex = 3, .present = true, .profile = gct};
+	devs[1] =
+	    (struct plan_device){.name = "rt-srv", .ifindex = 4, .present = true, .profile = gct};
+	/* chain 0 as the planner builds it: ct_state -trk, ct zone 0 nat, goto chain 1 */
+	tc_rule_init(&chain0, &id);
+	chain0.flower.mask.ct_state = TC_CT_TRACKED;
+	a = tc_rule_add_action(&chain0, TC_ACTION_CT);
+	a->ct.flags = TC_CT_NAT;
+	a = tc_rule_add_action(&chain0, TC_ACTION_GACT);
+	a->verdict = TC_VERDICT_GOTO_CHAIN;
+	a->goto_chain = 1;
+	assert_int_equal(ctrt_flowtable_needs(&pf), PROBE_CHAIN1_NEEDS | PROBE_BIT(PROBE_CT) |
+	                                                PROBE_BIT(PROBE_CT_NAT) |
+	                                                PROBE_BIT(PROBE_GOTO));
+	probes[0] = probe_ok(3, "rt-cli");
+	probes[1] = probe_ok(4, "rt-srv");
+	assert_false(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_string_equal(why, "");
+
+	/* a device without a probe: refused, nothing attempted */
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 1, why, sizeof(why)));
+	assert_string_equal(why, "probe: rt-srv was not probed");
+	/* act_ct nat refused by the kernel on rt-srv */
+	probes[1].r[PROBE_CT_NAT].ok = false;
+	probes[1].r[PROBE_CT_NAT].error = -EOPNOTSUPP;
+	snprintf(probes[1].r[PROBE_CT_NAT].extack, sizeof(probes[1].r[0].extack), "no nat");
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_string_equal(why, "probe: act_ct nat refused on rt-srv: no nat (Operation not "
+	                         "supported)");
+	/* a plan without nat does not need it */
+	chain0.actions[0].ct.flags = 0;
+	assert_false(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	probes[1] = probe_ok(4, "rt-srv");
+	/* a device that is not used (no profile) is neither probed nor checked */
+	devs[1].profile = NULL;
+	assert_false(ctrt_refuse_flowtable(&pf, &snap, probes, 1, why, sizeof(why)));
+	devs[1].profile = gct;
+
+	/* mlx5 (switchdev) on ports without a phys_switch_id */
+	devs[0].profile = devs[1].profile = mlx5;
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_string_equal(why, "eswitch: profile mlx5 is a switchdev profile and the flowtable's "
+	                         "devices must be ports of one eswitch: rt-cli has no "
+	                         "phys_switch_id (not an eswitch port)");
+	/* two ports of one eswitch: fine */
+	set_switch(&links[0], 1, "p0");
+	set_switch(&links[1], 1, "pf0vf0");
+	assert_false(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	/* ports of two eswitches: refused */
+	set_switch(&links[1], 2, "pf1vf0");
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_string_equal(why, "eswitch: profile mlx5 is a switchdev profile and the flowtable's "
+	                         "devices must be ports of one eswitch: rt-cli and rt-srv are on "
+	                         "different eswitches (switch id b800000000000001 vs "
+	                         "b800000000000002)");
+	/* mixed: an eswitch port (mlx5) with a veth (generic-ct) */
+	set_switch(&links[1], 1, "pf0vf0");
+	links[1].switch_id_len = 0;
+	devs[1].profile = gct;
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_non_null(strstr(why, "rt-srv has no phys_switch_id (not an eswitch port)"));
+	/* a device that is not present does not count */
+	devs[1].present = false;
+	assert_false(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	/* the eswitch check comes before the probe: both wrong, the eswitch is named */
+	devs[1].present = true;
+	probes[0].r[PROBE_CT].ok = false;
+	assert_true(ctrt_refuse_flowtable(&pf, &snap, probes, 2, why, sizeof(why)));
+	assert_true(strncmp(why, "eswitch: ", 9) == 0);
+	profile_set_free(&ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cookie_static),
 	    cmocka_unit_test(test_explain),
+	    cmocka_unit_test(test_refuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,6 +122,7 @@ static void test_shipped_contents(void **state)
 	assert_int_equal(p->strategy, PROFILE_STRATEGY_CT);
 	assert_string_equal(p->match.drivers[0], "mlx5_core");
 	assert_false(p->skip_sw);
+	assert_true(p->switchdev);
 	assert_int_equal(p->ct_state_set,
 	                 TC_CT_TRACKED | TC_CT_ESTABLISHED | TC_CT_NEW | TC_CT_REPLY);
 	assert_int_equal(p->ct_state_set & (TC_CT_RELATED | TC_CT_INVALID), 0);
@@ -155,6 +156,7 @@ static void test_shipped_contents(void **state)
 	p = profile_set_find(&s, "generic-ct");
 	assert_non_null(p);
 	assert_false(p->skip_sw);
+	assert_false(p->switchdev); /* veth in the lab: no phys_switch_id */
 	assert_int_equal(p->strategy, PROFILE_STRATEGY_CT);
 	assert_int_equal(p->match.n_drivers + p->match.n_pci_ids + p->match.n_ifnames, 0);
 	profile_set_free(&s);
@@ -227,6 +229,8 @@ static const struct bad_case bad_cases[] = {
     {"bad-pci-id.conf", 8,
      "pci_id: '15b3-1017' is not a PCI id (VVVV:DDDD or VVVV:*, 4 hex digits each)"},
     {"long-line.conf", 4, "line is longer than 197 characters"},
+    {"switchdev-flow.conf", 10,
+     "switchdev: only for strategy ct (the one-eswitch check applies to ct flowtables)"},
 };
 
 static void test_malformed(void **state)
