@@ -10,9 +10,15 @@
  *   bench_lab encode DEV PEER N ADD DEL  pre-encoded netlink requests (tc_encode, no echo)
  *   bench_lab replay FILE                send FILE's requests (32 KB per sendmsg), read ACKs
  *   bench_lab add DEV PEER N [--no-echo] install through the netlink core (nlc_tc_replace_batch
- *                                        with echo; --no-echo: nlc_batch of plain replaces)
+ *                                        with echo; --no-echo: nlc_tc_replace_batch_noecho)
  *   bench_lab del DEV PEER N             delete through the netlink core (nlc_tc_delete_batch)
  *   bench_lab count DEV                  flower filters on DEV (a dump through the core)
+ *   bench_lab restart-setup DEV PEER N   the state a restarted daemon finds: N rules of ours
+ *                                        plus duplicates (see cmd_rs_setup)
+ *   bench_lab reconcile DEV PEER N       the restarted daemon's reconcile against its plan:
+ *                                        dump, adopt, delete the rest of ours, add the missing
+ *   bench_lab verify DEV PEER N          a dump afterwards: missing, duplicates, orphans
+ *   bench_lab rawdump DEV                DEV's ingress dumped on a plain socket, not decoded
  *   bench_lab latency LAN WAN N          conntrack entry created -> event -> engine -> both
  *                                        rules acknowledged, N connections one at a time
  *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
@@ -25,6 +31,7 @@
 #include <fcntl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netlink.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
@@ -96,8 +103,9 @@ static unsigned long parse_count(const char *s)
 
 /* ---- the per-connection rule set ------------------------------------------------------- */
 
-/* Connection i: 10.1.x.y:sport -> 10.2.0.2:443, masqueraded to 10.2.0.1:natport. */
-static void bench_conn(uint32_t i, struct flow_conn *c)
+/* Connection i: 10.1.x.y:sport -> 10.2.0.2:443, masqueraded to 10.2.0.1:natport. A changed
+ * connection (restart benchmark: the plan differs from what is installed) has another natport. */
+static void bench_conn(uint32_t i, bool changed, struct flow_conn *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->orig.family = c->reply.family = AF_INET;
@@ -109,37 +117,49 @@ static void bench_conn(uint32_t i, struct flow_conn *c)
 	c->reply.src = c->orig.dst;
 	c->reply.dst.v4.s_addr = htonl(0x0a020001u);
 	c->reply.sport = 443;
-	c->reply.dport = (uint16_t)(1024u + i % 60000u);
+	c->reply.dport = (uint16_t)(1024u + (i + (changed ? 7u : 0u)) % 60000u);
+}
+
+/* The path every rule of the set uses: DEV ingress, redirected to PEER. */
+static void bench_path(const char *dev, const char *peer, struct flow_path *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->in_ifindex = ifindex_of(dev);
+	snprintf(p->in_ifname, sizeof(p->in_ifname), "%s", dev);
+	p->out_ifindex = ifindex_of(peer);
+	snprintf(p->out_ifname, sizeof(p->out_ifname), "%s", peer);
+	dev_mac(peer, p->src_mac);
+	memcpy(p->dst_mac, "\x02\x00\x00\x00\x01\x02", 6);
+}
+
+/* The rule of connection i: handle i + 1, rule id i + 1 in our cookie. */
+static void bench_rule(const struct flow_path *p, uint32_t i, bool changed, uint16_t prio,
+                       struct tc_rule *r)
+{
+	struct flow_conn c;
+	struct flowrule_opts o;
+	char why[256];
+
+	memset(&o, 0, sizeof(o));
+	o.prio = prio;
+	o.cookie_len = NTO_COOKIE_LEN;
+	o.handle[FLOW_DIR_ORIG] = i + 1;
+	nto_cookie_make(o.cookie, BENCH_OWNER, (uint64_t)i + 1);
+	bench_conn(i, changed, &c);
+	if (flowrule_build_dir(&c, FLOW_DIR_ORIG, p, &o, r, why, sizeof(why)))
+		die("rule %u: %s", i, why);
 }
 
 static struct tc_rule *make_rules(const char *dev, const char *peer, size_t n)
 {
 	struct tc_rule *rules = calloc(n, sizeof(*rules));
 	struct flow_path p;
-	struct flowrule_opts o;
-	char why[256];
 
 	if (!rules)
 		die("out of memory for %zu rules", n);
-	memset(&p, 0, sizeof(p));
-	p.in_ifindex = ifindex_of(dev);
-	snprintf(p.in_ifname, sizeof(p.in_ifname), "%s", dev);
-	p.out_ifindex = ifindex_of(peer);
-	snprintf(p.out_ifname, sizeof(p.out_ifname), "%s", peer);
-	dev_mac(peer, p.src_mac);
-	memcpy(p.dst_mac, "\x02\x00\x00\x00\x01\x02", 6);
-	memset(&o, 0, sizeof(o));
-	o.prio = BENCH_PRIO;
-	o.cookie_len = NTO_COOKIE_LEN;
-	for (size_t i = 0; i < n; i++) {
-		struct flow_conn c;
-
-		bench_conn((uint32_t)i, &c);
-		o.handle[FLOW_DIR_ORIG] = (uint32_t)i + 1;
-		nto_cookie_make(o.cookie, BENCH_OWNER, i + 1);
-		if (flowrule_build_dir(&c, FLOW_DIR_ORIG, &p, &o, &rules[i], why, sizeof(why)))
-			die("rule %zu: %s", i, why);
-	}
+	bench_path(dev, peer, &p);
+	for (size_t i = 0; i < n; i++)
+		bench_rule(&p, (uint32_t)i, false, BENCH_PRIO, &rules[i]);
 	return rules;
 }
 
@@ -249,7 +269,7 @@ static int cmd_replay(char **argv)
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	int one = 1, sz = (int)RCVBUF;
-	uint64_t t0;
+	uint64_t t0, c0 = bench_cpu_ns();
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("cannot open rtnetlink: %s", strerror(errno));
@@ -288,8 +308,8 @@ static int cmd_replay(char **argv)
 			}
 		}
 	}
-	printf("replay: requests=%zu errors=%zu time_s=%.6f\n", msgs, errors,
-	       (double)(bench_now_ns() - t0) / 1e9);
+	printf("replay: requests=%zu errors=%zu time_s=%.6f cpu_s=%.6f\n", msgs, errors,
+	       (double)(bench_now_ns() - t0) / 1e9, (double)(bench_cpu_ns() - c0) / 1e9);
 	close(fd);
 	free(buf);
 	return errors ? 1 : 0;
@@ -297,55 +317,53 @@ static int cmd_replay(char **argv)
 
 /* ---- through the netlink core -------------------------------------------------------- */
 
-static int encode_plain_replace(void *ctx, uint32_t seq, void *buf, size_t len)
+/* Encoding alone: every rule tc_encode()d into a scratch buffer, as the batch does on the fly
+ * (the user-space floor of a batch that encodes its requests itself). */
+static double encode_only_s(const struct tc_rule *rules, size_t n, enum tc_msg_op op)
 {
-	return tc_encode(ctx, TC_MSG_REPLACE, 0, seq, buf, len, NULL, 0);
+	static uint8_t buf[8192];
+	uint64_t t0 = bench_now_ns();
+
+	for (size_t i = 0; i < n; i++)
+		if (tc_encode(&rules[i], op, 0, (uint32_t)i, buf, sizeof(buf), NULL, 0) <= 0)
+			die("cannot encode rule %zu", i);
+	return (double)(bench_now_ns() - t0) / 1e9;
 }
 
 static int cmd_add(char **argv, bool echo)
 {
 	size_t n = parse_count(argv[2]), failed = 0;
 	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
+	struct nlc_tc_result *res = calloc(n, sizeof(*res));
 	struct nlc_sock *s = open_route();
-	uint64_t t0, t1;
+	double enc = encode_only_s(rules, n, TC_MSG_REPLACE);
+	const char *win = getenv("NTO_BENCH_WINDOW"); /* experiments: requests in flight */
+	struct nlc_batch_opts bo = {.window = win ? (unsigned)atoi(win) : 0};
+	uint64_t t0, t1, c0, c1;
 
-	if (echo) {
-		struct nlc_tc_result *res = calloc(n, sizeof(*res));
-
-		if (!res)
-			die("out of memory");
-		t0 = bench_now_ns();
-		failed = (size_t)nlc_tc_replace_batch(s, rules, n, res, NULL, NULL);
-		t1 = bench_now_ns();
-		for (size_t i = 0; i < n && failed; i++)
-			if (res[i].error || res[i].mismatch) {
-				fprintf(stderr, "rule %zu: %s%s %s\n", i, strerror(-res[i].error),
-				        res[i].mismatch ? " (echo mismatch)" : "", res[i].ext.msg);
-				break;
-			}
-		free(res);
-	} else {
-		struct nlc_op *ops = calloc(n, sizeof(*ops));
-		struct nlc_batch_opts o = {.reply_cost = NLC_REPLY_COST_ACK};
-
-		if (!ops)
-			die("out of memory");
-		for (size_t i = 0; i < n; i++)
-			ops[i] = (struct nlc_op){.encode = encode_plain_replace, .ctx = &rules[i]};
-		t0 = bench_now_ns();
-		failed = (size_t)nlc_batch(s, ops, n, &o);
-		t1 = bench_now_ns();
-		for (size_t i = 0; i < n && failed; i++)
-			if (ops[i].error) {
-				fprintf(stderr, "rule %zu: %s %s\n", i, strerror(-ops[i].error),
-				        ops[i].ext.msg);
-				break;
-			}
-		free(ops);
-	}
-	printf("add%s: rules=%zu errors=%zu time_s=%.6f enobufs=%llu\n", echo ? "" : "-noecho", n,
-	       failed, (double)(t1 - t0) / 1e9, (unsigned long long)nlc_stats(s)->enobufs);
+	if (!res)
+		die("out of memory");
+	c0 = bench_cpu_ns();
+	t0 = bench_now_ns();
+	if (echo)
+		failed = (size_t)nlc_tc_replace_batch(s, rules, n, res, NULL, &bo);
+	else
+		failed = (size_t)nlc_tc_replace_batch_noecho(s, rules, n, res, &bo);
+	t1 = bench_now_ns();
+	c1 = bench_cpu_ns();
+	for (size_t i = 0; i < n && failed; i++)
+		if (res[i].error || res[i].mismatch) {
+			fprintf(stderr, "rule %zu: %s%s %s\n", i, strerror(-res[i].error),
+			        res[i].mismatch ? " (echo mismatch)" : "", res[i].ext.msg);
+			break;
+		}
+	printf("add%s: rules=%zu errors=%zu time_s=%.6f cpu_s=%.6f encode_only_s=%.6f "
+	       "sendmsgs=%llu recvs=%llu enobufs=%llu\n",
+	       echo ? "" : "-noecho", n, failed, (double)(t1 - t0) / 1e9, (double)(c1 - c0) / 1e9,
+	       enc, (unsigned long long)nlc_stats(s)->sendmsgs,
+	       (unsigned long long)nlc_stats(s)->recvs, (unsigned long long)nlc_stats(s)->enobufs);
 	nlc_close(s);
+	free(res);
 	free(rules);
 	return failed ? 1 : 0;
 }
@@ -369,7 +387,10 @@ static int cmd_del(char **argv)
 			        res[i].ext.msg);
 			break;
 		}
-	printf("del: rules=%zu errors=%zu time_s=%.6f\n", n, failed, (double)(t1 - t0) / 1e9);
+	printf(
+	    "del: rules=%zu errors=%zu time_s=%.6f encode_only_s=%.6f sendmsgs=%llu recvs=%llu\n",
+	    n, failed, (double)(t1 - t0) / 1e9, encode_only_s(rules, n, TC_MSG_DELETE),
+	    (unsigned long long)nlc_stats(s)->sendmsgs, (unsigned long long)nlc_stats(s)->recvs);
 	nlc_close(s);
 	free(res);
 	free(rules);
@@ -396,6 +417,442 @@ static int cmd_count(char **argv)
 	printf("%zu\n", n);
 	nlc_close(s);
 	return 0;
+}
+
+/* ---- corecost: the core's user-space cost per rule, no kernel ------------------------------ */
+
+/* A transport that ACKs every request of a datagram at once (one datagram of ACKs per send),
+ * like the kernel does inside sendmsg, at no kernel cost. */
+struct ack_tr {
+	uint8_t q[4 << 20]; /* queued ACK datagrams, back to back */
+	size_t dg[1 << 16]; /* their ends */
+	size_t ndg, next, len;
+};
+
+static int ack_send(void *ctx, const void *buf, size_t len)
+{
+	struct ack_tr *t = ctx;
+	const struct nlmsghdr *h = buf;
+	int rem = (int)len;
+
+	if (t->next == t->ndg) /* everything read: start over */
+		t->next = t->ndg = t->len = 0;
+	for (; NLMSG_OK(h, (unsigned)rem); h = NLMSG_NEXT(h, rem)) {
+		struct nlmsghdr *a = (struct nlmsghdr *)(t->q + t->len);
+		struct nlmsgerr *e = NLMSG_DATA(a);
+
+		if (t->len + 64 > sizeof(t->q))
+			return -ENOBUFS;
+		a->nlmsg_len = NLMSG_LENGTH(sizeof(*e));
+		a->nlmsg_type = NLMSG_ERROR;
+		a->nlmsg_flags = NLM_F_CAPPED;
+		a->nlmsg_seq = h->nlmsg_seq;
+		a->nlmsg_pid = 0;
+		e->error = 0;
+		e->msg = *h;
+		t->len += NLMSG_ALIGN(a->nlmsg_len);
+	}
+	t->dg[t->ndg++] = t->len;
+	return 0;
+}
+
+static ssize_t ack_recv(void *ctx, void *buf, size_t len, bool wait)
+{
+	struct ack_tr *t = ctx;
+	size_t start, n;
+
+	(void)wait;
+	if (t->next == t->ndg) {
+		t->next = t->ndg = t->len = 0;
+		return -EAGAIN;
+	}
+	start = t->next ? t->dg[t->next - 1] : 0;
+	n = t->dg[t->next] - start;
+	if (n > len)
+		return -EMSGSIZE;
+	memcpy(buf, t->q + start, n);
+	t->next++;
+	return (ssize_t)n;
+}
+
+/* bench_lab corecost N: ns per rule of nlc_tc_replace_batch_noecho / nlc_tc_delete_batch
+ * against a transport that ACKs at no cost, next to tc_encode alone (medians of 5). */
+static int cmd_corecost(char **argv)
+{
+	static const struct nlc_transport tr = {.send = ack_send, .recv = ack_recv};
+	size_t n = parse_count(argv[0]);
+	struct tc_rule *rules = calloc(n, sizeof(*rules));
+	struct nlc_tc_result *res = calloc(n, sizeof(*res));
+	struct ack_tr *t = calloc(1, sizeof(*t));
+	struct flow_path p;
+	double enc[5], add[5], edel[5], del[5];
+	struct nlc_sock *s;
+
+	if (!rules || !res || !t)
+		die("out of memory");
+	memset(&p, 0, sizeof(p));
+	p.in_ifindex = 2;
+	snprintf(p.in_ifname, sizeof(p.in_ifname), "eth0");
+	p.out_ifindex = 3;
+	snprintf(p.out_ifname, sizeof(p.out_ifname), "eth1");
+	memcpy(p.src_mac, "\x02\x00\x00\x00\x01\x01", 6);
+	memcpy(p.dst_mac, "\x02\x00\x00\x00\x01\x02", 6);
+	for (size_t i = 0; i < n; i++)
+		bench_rule(&p, (uint32_t)i, false, BENCH_PRIO, &rules[i]);
+	if (nlc_open_transport(&s, &tr, t, 16u << 20))
+		die("transport");
+	for (int r = 0; r < 5; r++) {
+		uint64_t t0;
+
+		enc[r] = encode_only_s(rules, n, TC_MSG_REPLACE) * 1e9 / (double)n;
+		t0 = bench_now_ns();
+		if (nlc_tc_replace_batch_noecho(s, rules, n, res, NULL))
+			die("replace failed: %d %s", res[0].error, res[0].ext.msg);
+		add[r] = (double)(bench_now_ns() - t0) / (double)n;
+		edel[r] = encode_only_s(rules, n, TC_MSG_DELETE) * 1e9 / (double)n;
+		t0 = bench_now_ns();
+		if (nlc_tc_delete_batch(s, rules, n, res, NULL))
+			die("delete failed");
+		del[r] = (double)(bench_now_ns() - t0) / (double)n;
+	}
+	printf("corecost: rules=%zu replace_noecho_ns=%.0f encode_replace_ns=%.0f delete_ns=%.0f "
+	       "encode_delete_ns=%.0f\n",
+	       n, bench_median(add, 5), bench_median(enc, 5), bench_median(del, 5),
+	       bench_median(edel, 5));
+	nlc_close(s);
+	free(t);
+	free(res);
+	free(rules);
+	return 0;
+}
+
+/* ---- restart: the reconcile of a restarted daemon ---------------------------------------- */
+
+/*
+ * The state a daemon finds after a restart, and its plan (what it wants installed now):
+ *   installed  connections 0..N-1 (handle i+1, prio 0x2000), plus a duplicate of every 1000th
+ *              one at prio 0x2001 (a second filter for one connection: a crash between an
+ *              install and its bookkeeping), plus the operator's own filters (the script's);
+ *   plan       connections N/10 .. N/10+N-1; every 50th of them with another NAT port.
+ * So the reconcile adopts ~78 % of N, replaces ~2 % in place (same handle), deletes the
+ * first 10 % and the duplicates (ours, not in the plan) and adds the last 10 %.
+ */
+#define CHUNK 4096 /* rules built and sent per batch (a tc_rule is 5 KB) */
+
+struct rs_plan {
+	struct flow_path path;
+	uint32_t first, n; /* connections first .. first+n-1 */
+};
+
+static bool rs_changed(uint32_t conn)
+{
+	return conn % 50 == 0;
+}
+
+/* The plan's entry of an installed filter's id, or -1. */
+static long rs_index(const struct rs_plan *pl, const struct tc_id *id)
+{
+	uint32_t conn = id->handle - 1;
+
+	if (id->hook != TC_HOOK_INGRESS || id->chain || id->prio != BENCH_PRIO ||
+	    id->ifindex != pl->path.in_ifindex || !id->handle || conn < pl->first ||
+	    conn - pl->first >= pl->n)
+		return -1;
+	return (long)(conn - pl->first);
+}
+
+static void rs_plan_init(struct rs_plan *pl, char **argv, size_t n)
+{
+	bench_path(argv[0], argv[1], &pl->path);
+	pl->first = (uint32_t)(n / 10);
+	pl->n = (uint32_t)n;
+}
+
+/* Installs rules [from, to) of a generator in chunks through the no-echo batch. */
+static size_t rs_install(struct nlc_sock *s, const struct flow_path *p, uint32_t from, uint32_t to,
+                         uint16_t prio, const uint8_t *skip, uint32_t skip_base)
+{
+	struct tc_rule *rules = calloc(CHUNK, sizeof(*rules));
+	struct nlc_tc_result *res = calloc(CHUNK, sizeof(*res));
+	size_t failed = 0, k = 0;
+
+	if (!rules || !res)
+		die("out of memory");
+	for (uint32_t i = from; i < to; i++) {
+		if (!(skip && skip[i - skip_base]))
+			bench_rule(p, i, skip ? rs_changed(i) : false, prio, &rules[k++]);
+		if (k == CHUNK || (i + 1 == to && k)) {
+			size_t f = (size_t)nlc_tc_replace_batch_noecho(s, rules, k, res, NULL);
+
+			for (size_t j = 0; j < k && f; j++)
+				if (res[j].error)
+					fprintf(stderr, "install handle %u: %s %s\n",
+					        rules[j].id.handle, strerror(-res[j].error),
+					        res[j].ext.msg);
+			failed += f;
+			k = 0;
+		}
+	}
+	free(rules);
+	free(res);
+	return failed;
+}
+
+static int cmd_rs_setup(char **argv)
+{
+	size_t n = parse_count(argv[2]), failed;
+	struct flow_path p;
+	struct nlc_sock *s = open_route();
+	struct nlc_extack ext;
+	uint64_t t0 = bench_now_ns();
+	int rc;
+
+	bench_path(argv[0], argv[1], &p);
+	rc = nlc_tc_ensure_clsact(s, p.in_ifindex, &ext);
+	if (rc)
+		die("clsact: %s %s", strerror(-rc), ext.msg);
+	failed = rs_install(s, &p, 0, (uint32_t)n, BENCH_PRIO, NULL, 0);
+	/* the duplicates: every 1000th connection again, one prio further */
+	for (uint32_t i = 0; i < n; i += 1000)
+		failed += rs_install(s, &p, i, i + 1, BENCH_PRIO + 1, NULL, 0);
+	printf("restart-setup: rules=%zu duplicates=%zu errors=%zu time_s=%.6f\n", n,
+	       (n + 999) / 1000, failed, (double)(bench_now_ns() - t0) / 1e9);
+	nlc_close(s);
+	return failed ? 1 : 0;
+}
+
+/* The kernel's pace of a dump: RTM_GETTFILTER dump of DEV's ingress on a plain socket, the
+ * messages counted, nothing decoded. */
+static int cmd_rawdump(char **argv)
+{
+	static uint8_t rbuf[1 << 16];
+	struct {
+		struct nlmsghdr nlh;
+		struct tcmsg tcm;
+	} req;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int sz = (int)RCVBUF;
+	size_t msgs = 0;
+	uint64_t t0;
+	bool done = false;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("cannot open rtnetlink: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = RTM_GETTFILTER;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nlh.nlmsg_seq = 1;
+	req.tcm.tcm_family = AF_UNSPEC;
+	req.tcm.tcm_ifindex = (int)ifindex_of(argv[0]);
+	req.tcm.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	t0 = bench_now_ns();
+	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		die("send: %s", strerror(errno));
+	while (!done) {
+		ssize_t r = recv(fd, rbuf, sizeof(rbuf), 0);
+
+		if (r < 0)
+			die("recv: %s", strerror(errno));
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)r);
+		     h = NLMSG_NEXT(h, r)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			msgs++;
+		}
+	}
+	printf("rawdump: messages=%zu time_s=%.6f\n", msgs, (double)(bench_now_ns() - t0) / 1e9);
+	close(fd);
+	return 0;
+}
+
+struct rs_ctx {
+	const struct rs_plan *pl;
+	uint8_t *st;       /* per plan entry: 0 not (yet) installed as planned, 1 adopted */
+	struct tc_id *del; /* ours, not in the plan: to delete */
+	size_t n_del, cap_del;
+	size_t seen, ours, adopted, stale_same_handle;
+	int error;
+};
+
+static int rs_rule(void *ctx, const struct tc_rule *r)
+{
+	struct rs_ctx *c = ctx;
+	long j;
+
+	c->seen++;
+	if (!nto_cookie_is_ours(r))
+		return 0;
+	c->ours++;
+	j = rs_index(c->pl, &r->id);
+	if (j >= 0 && !c->st[j]) {
+		struct tc_rule want;
+		uint32_t conn = c->pl->first + (uint32_t)j;
+
+		bench_rule(&c->pl->path, conn, rs_changed(conn), BENCH_PRIO, &want);
+		if (tc_rule_equal(&want, r)) {
+			c->st[j] = 1;
+			c->adopted++;
+		} else {
+			c->stale_same_handle++; /* the replace overwrites it in place */
+		}
+		return 0;
+	}
+	if (c->n_del == c->cap_del) {
+		size_t cap = c->cap_del ? 2 * c->cap_del : 1024;
+		struct tc_id *v = realloc(c->del, cap * sizeof(*v));
+
+		if (!v)
+			return c->error = -ENOMEM;
+		c->del = v;
+		c->cap_del = cap;
+	}
+	c->del[c->n_del++] = r->id;
+	return 0;
+}
+
+static void rs_reset(void *ctx, enum tc_hook hook)
+{
+	struct rs_ctx *c = ctx;
+
+	(void)hook; /* everything of ours is on ingress: start over */
+	memset(c->st, 0, c->pl->n);
+	c->n_del = c->seen = c->ours = c->adopted = c->stale_same_handle = 0;
+}
+
+/* The reconcile: dump (adopt what equals the plan, note the rest of ours), delete the rest of
+ * ours, replace / add what the plan has and the kernel has not. */
+static int cmd_reconcile(char **argv)
+{
+	size_t n = parse_count(argv[2]), del_failed = 0, add_failed;
+	struct rs_plan pl;
+	struct rs_ctx c = {.pl = &pl};
+	struct nlc_tc_dump_cb cb = {.rule = rs_rule, .reset = rs_reset, .ctx = &c};
+	struct nlc_tc_dump_stats dst;
+	struct nlc_extack ext;
+	struct tc_rule *rules;
+	struct nlc_tc_result *res;
+	struct nlc_sock *s;
+	uint64_t t0, t_dump, t_del, t_end;
+	int rc;
+
+	rs_plan_init(&pl, argv, n);
+	c.st = calloc(pl.n, 1);
+	rules = calloc(CHUNK, sizeof(*rules));
+	res = calloc(CHUNK, sizeof(*res));
+	if (!c.st || !rules || !res)
+		die("out of memory");
+	t0 = bench_now_ns();
+	s = open_route();
+	rc = nlc_tc_dump(s, pl.path.in_ifindex, &cb, &dst, &ext);
+	if (rc || c.error)
+		die("dump: %s %s", strerror(-(rc ? rc : c.error)), ext.msg);
+	t_dump = bench_now_ns();
+	for (size_t i = 0; i < c.n_del; i += CHUNK) {
+		size_t k = c.n_del - i < CHUNK ? c.n_del - i : CHUNK;
+
+		for (size_t j = 0; j < k; j++)
+			tc_rule_init(&rules[j], &c.del[i + j]);
+		nlc_tc_delete_batch(s, rules, k, res, NULL);
+		for (size_t j = 0; j < k; j++)
+			if (res[j].error && res[j].error != -ENOENT) {
+				del_failed++;
+				fprintf(stderr, "delete handle %u: %s %s\n", rules[j].id.handle,
+				        strerror(-res[j].error), res[j].ext.msg);
+			}
+	}
+	t_del = bench_now_ns();
+	add_failed = rs_install(s, &pl.path, pl.first, pl.first + pl.n, BENCH_PRIO, c.st, pl.first);
+	t_end = bench_now_ns();
+	printf(
+	    "reconcile: filters=%zu ours=%zu adopted=%zu replaced=%zu deleted=%zu added=%zu "
+	    "errors=%zu dump_s=%.6f delete_s=%.6f install_s=%.6f time_s=%.6f dump_restarts=%llu\n",
+	    c.seen, c.ours, c.adopted, c.stale_same_handle, c.n_del,
+	    pl.n - c.adopted - c.stale_same_handle, del_failed + add_failed,
+	    (double)(t_dump - t0) / 1e9, (double)(t_del - t_dump) / 1e9,
+	    (double)(t_end - t_del) / 1e9, (double)(t_end - t0) / 1e9,
+	    (unsigned long long)nlc_stats(s)->dump_restarts);
+	nlc_close(s);
+	free(c.st);
+	free(c.del);
+	free(rules);
+	free(res);
+	return del_failed + add_failed ? 1 : 0;
+}
+
+struct vf_ctx {
+	const struct rs_plan *pl;
+	uint8_t *cnt; /* per plan entry: filters that equal it (saturating) */
+	size_t others, orphans, unequal;
+};
+
+static int vf_rule(void *ctx, const struct tc_rule *r)
+{
+	struct vf_ctx *v = ctx;
+	struct tc_rule want;
+	uint32_t conn;
+	long j;
+
+	if (!nto_cookie_is_ours(r)) {
+		v->others++;
+		return 0;
+	}
+	j = rs_index(v->pl, &r->id);
+	if (j < 0) {
+		v->orphans++;
+		return 0;
+	}
+	conn = v->pl->first + (uint32_t)j;
+	bench_rule(&v->pl->path, conn, rs_changed(conn), BENCH_PRIO, &want);
+	if (!tc_rule_equal(&want, r))
+		v->unequal++;
+	else if (v->cnt[j] < 255)
+		v->cnt[j]++;
+	return 0;
+}
+
+static void vf_reset(void *ctx, enum tc_hook hook)
+{
+	struct vf_ctx *v = ctx;
+
+	(void)hook;
+	memset(v->cnt, 0, v->pl->n);
+	v->others = v->orphans = v->unequal = 0;
+}
+
+/* After the reconcile: every plan entry installed exactly once and as planned, nothing else of
+ * ours (orphans), the operator's filters untouched (their count printed; the script checks). */
+static int cmd_verify(char **argv)
+{
+	size_t n = parse_count(argv[2]), missing = 0, dups = 0;
+	struct rs_plan pl;
+	struct vf_ctx v = {.pl = &pl};
+	struct nlc_tc_dump_cb cb = {.rule = vf_rule, .reset = vf_reset, .ctx = &v};
+	struct nlc_extack ext;
+	struct nlc_sock *s = open_route();
+	int rc;
+
+	rs_plan_init(&pl, argv, n);
+	v.cnt = calloc(pl.n, 1);
+	if (!v.cnt)
+		die("out of memory");
+	rc = nlc_tc_dump(s, pl.path.in_ifindex, &cb, NULL, &ext);
+	if (rc)
+		die("dump: %s %s", strerror(-rc), ext.msg);
+	for (size_t j = 0; j < pl.n; j++) {
+		missing += v.cnt[j] == 0;
+		dups += v.cnt[j] > 1;
+	}
+	printf("verify: planned=%u missing=%zu duplicates=%zu orphans=%zu unequal=%zu others=%zu\n",
+	       pl.n, missing, dups, v.orphans, v.unequal, v.others);
+	nlc_close(s);
+	free(v.cnt);
+	return missing || dups || v.orphans || v.unequal ? 1 : 0;
 }
 
 /* ---- latency: conntrack event -> engine -> both rules acknowledged --------------------- */
@@ -762,6 +1219,16 @@ int main(int argc, char **argv)
 		return cmd_add(argv + 2, false);
 	if (strcmp(cmd, "del") == 0 && nargs == 3)
 		return cmd_del(argv + 2);
+	if (strcmp(cmd, "restart-setup") == 0 && nargs == 3)
+		return cmd_rs_setup(argv + 2);
+	if (strcmp(cmd, "reconcile") == 0 && nargs == 3)
+		return cmd_reconcile(argv + 2);
+	if (strcmp(cmd, "verify") == 0 && nargs == 3)
+		return cmd_verify(argv + 2);
+	if (strcmp(cmd, "corecost") == 0 && nargs == 1)
+		return cmd_corecost(argv + 2);
+	if (strcmp(cmd, "rawdump") == 0 && nargs == 1)
+		return cmd_rawdump(argv + 2);
 	if (strcmp(cmd, "count") == 0 && nargs == 1)
 		return cmd_count(argv + 2);
 	if (strcmp(cmd, "latency") == 0 && nargs == 3)
@@ -770,6 +1237,7 @@ int main(int argc, char **argv)
 		return cmd_flowpair(argv + 2);
 	fprintf(stderr, "usage: bench_lab text|encode DEV PEER N ADD DEL | replay FILE |\n"
 	                "       add DEV PEER N [--no-echo] | del DEV PEER N | count DEV |\n"
+	                "       restart-setup|reconcile|verify DEV PEER N | rawdump DEV |\n"
 	                "       latency LAN WAN N |\n"
 	                "       flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC "
 	                "WAN-PEER-MAC\n");

@@ -3,8 +3,9 @@
 # per-connection flower rules (flow layout, our cookie) on one veth's clsact ingress, three ways:
 #   ours    bench_lab add / del: the netlink core (nlc_tc_replace_batch: NLM_F_ECHO, every echo
 #           decoded and compared; nlc_tc_delete_batch)
-#   noecho  bench_lab add --no-echo: the same rules through nlc_batch as plain replaces
-#           (deletes as ours: the delete path never asks for an echo)
+#   noecho  bench_lab add --no-echo: nlc_tc_replace_batch_noecho, the echo-less replace with the
+#           caller's handles (ACKs only, errors/extack still per rule); deletes as ours (the
+#           delete path never asks for an echo)
 #   tc      tc -batch of the same rules as our printer writes them (tc_print)
 #   raw     bench_lab replay: the same requests pre-encoded (tc_encode) into one file, sent
 #           32 KB per sendmsg, only the ACKs read: the kernel's own pace
@@ -112,5 +113,7 @@ END {
     printf "RESULT delete_ours_vs_tc_batch %.2f x\n", md["tc"] / md["ours"]
     printf "RESULT delete_ours_vs_raw %.2f x\n", md["raw"] / md["ours"]
     printf "RESULT install_ours_rate %.0f rules/s\n", n / ma["ours"]
+    printf "RESULT install_noecho_rate %.0f rules/s\n", n / ma["noecho"]
     printf "RESULT install_ours_vs_tc_batch %.2f x\n", ma["tc"] / ma["ours"]
+    printf "RESULT install_noecho_vs_raw %.2f x\n", ma["raw"] / ma["noecho"]
 }' "$W/runs"

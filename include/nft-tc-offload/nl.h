@@ -30,7 +30,8 @@ struct nlc_sock;
 
 #define NLC_EXTACK_MSG_MAX 256
 
-/* What the kernel said about one request (NLMSGERR_ATTR_MSG / NLMSGERR_ATTR_OFFS). */
+/* What the kernel said about one request (NLMSGERR_ATTR_MSG / NLMSGERR_ATTR_OFFS). Cleared means
+ * msg[0] == '\0' and off == 0; the bytes after msg's terminator are unspecified (not zeroed). */
 struct nlc_extack {
 	char msg[NLC_EXTACK_MSG_MAX]; /* "" when the kernel gave no message (truncated to fit) */
 	uint32_t off; /* byte offset of the offending attribute in the request; 0 = none */
@@ -210,6 +211,18 @@ struct nlc_tc_result {
 int nlc_tc_replace_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
                          struct nlc_tc_result *res, struct tc_rule *out,
                          const struct nlc_batch_opts *o);
+/*
+ * Replace without NLM_F_ECHO, for callers that choose every rule's handle and prio themselves
+ * (flower takes an explicit handle on create; the flow strategy's per-connection rules have
+ * one): the same RTM_NEWTFILTER request as nlc_tc_replace_batch() minus NLM_F_ECHO, so the
+ * kernel answers with an ACK only and the window follows NLC_REPLY_COST_ACK. Errors and extack
+ * are still matched per rule by sequence number. A rule with handle 0 or prio 0 is not sent:
+ * its result is -EINVAL with the reason in ext (the kernel's pick would never be reported).
+ * Results: id is the rule's own id; echoed and mismatch stay false and state stays unset (ask
+ * nlc_tc_get_batch() or a dump for in_hw and stats). Returns the number of failed rules.
+ */
+int nlc_tc_replace_batch_noecho(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                                struct nlc_tc_result *res, const struct nlc_batch_opts *o);
 int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
                         struct nlc_tc_result *res, const struct nlc_batch_opts *o);
 int nlc_tc_get_batch(struct nlc_sock *s, const struct tc_id *ids, size_t n,

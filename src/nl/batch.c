@@ -125,7 +125,8 @@ static void send_some(struct batch *b)
 		op->state = NLC_OP_SENT;
 		op->tries++;
 		op->error = 0;
-		memset(&op->ext, 0, sizeof(op->ext));
+		op->ext.msg[0] = '\0';
+		op->ext.off = 0;
 		b->inflight++;
 		count++;
 	}
@@ -271,7 +272,8 @@ int nlc_batch(struct nlc_sock *s, struct nlc_op *ops, size_t n, const struct nlc
 	for (i = 0; i < n; i++) {
 		ops[i].state = NLC_OP_QUEUED;
 		ops[i].error = 0;
-		memset(&ops[i].ext, 0, sizeof(ops[i].ext));
+		ops[i].ext.msg[0] = '\0'; /* cleared; the rest of the buffer is never read */
+		ops[i].ext.off = 0;
 		ops[i].seq = 0;
 		ops[i].tries = 0;
 	}

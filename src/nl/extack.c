@@ -40,8 +40,10 @@ int nlc_msg_error(const struct nlmsghdr *nlh, struct nlc_extack *ext)
 	size_t tlv_off;
 	int error;
 
-	if (ext)
-		memset(ext, 0, sizeof(*ext));
+	if (ext) { /* cleared = no message, no offset (not the whole buffer: once per ACK) */
+		ext->msg[0] = '\0';
+		ext->off = 0;
+	}
 	if (nlh->nlmsg_len < NLMSG_HDRLEN)
 		return -EBADMSG;
 

@@ -19,6 +19,12 @@
 
 /* ---- filter batches ---------------------------------------------------------------------- */
 
+/*
+ * One request's context. Kept small (no buffers): a batch of 100,000 rules allocates one per
+ * rule, and their zeroing and first-touch page faults were most of the core's own cost. The
+ * encoder's or the echo comparison's reason goes straight into res->ext.msg, where the kernel's
+ * extack replaces it when there is one.
+ */
 struct tc_op_ctx {
 	enum tc_msg_op op;
 	uint16_t flags;
@@ -26,8 +32,9 @@ struct tc_op_ctx {
 	const struct tc_id *id;     /* get */
 	struct nlc_tc_result *res;
 	struct tc_rule *out;
-	char why[NLC_EXTACK_MSG_MAX]; /* encoder's or comparison's reason */
 };
+
+#define WHY(c) ((c)->res->ext.msg)
 
 static int tc_op_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 {
@@ -35,9 +42,9 @@ static int tc_op_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 	struct tc_rule r;
 
 	if (c->rule)
-		return tc_encode(c->rule, c->op, c->flags, seq, buf, len, c->why, sizeof(c->why));
+		return tc_encode(c->rule, c->op, c->flags, seq, buf, len, WHY(c), sizeof(WHY(c)));
 	tc_rule_init(&r, c->id);
-	return tc_encode(&r, c->op, c->flags, seq, buf, len, c->why, sizeof(c->why));
+	return tc_encode(&r, c->op, c->flags, seq, buf, len, WHY(c), sizeof(WHY(c)));
 }
 
 static const char *rule_diff(const struct tc_rule *want, const struct tc_rule *got)
@@ -69,7 +76,7 @@ static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
 	c->res->echoed = true;
 	err = tc_decode(nlh, nlh->nlmsg_len, &got, why, sizeof(why));
 	if (err) {
-		snprintf(c->why, sizeof(c->why), "kernel reply not decodable: %.200s",
+		snprintf(WHY(c), sizeof(WHY(c)), "kernel reply not decodable: %.200s",
 		         why[0] ? why : strerror(-err));
 		if (c->op != TC_MSG_REPLACE)
 			return err;
@@ -89,10 +96,37 @@ static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
 		want.id.prio = got.id.prio;
 	if (!tc_rule_equal(&want, &got)) {
 		c->res->mismatch = true;
-		snprintf(c->why, sizeof(c->why), "kernel installed a different rule: %s differ",
+		snprintf(WHY(c), sizeof(WHY(c)), "kernel installed a different rule: %s differ",
 		         rule_diff(&want, &got));
 	}
 	return 0;
+}
+
+/*
+ * Without the echo the kernel's handle and prio are never learnt: a rule that leaves either to
+ * the kernel is refused before anything is sent (its result says why).
+ */
+static int tc_check_noecho(const struct tc_rule *r, char *why, size_t len)
+{
+	if (r->id.handle && r->id.prio)
+		return 0;
+	snprintf(why, len,
+	         "replace without echo needs the rule's %s (the kernel's choice would not "
+	         "be reported)",
+	         r->id.handle ? "prio"
+	         : r->id.prio ? "handle"
+	                      : "handle and prio");
+	return -EINVAL;
+}
+
+static int tc_op_encode_noecho(void *ctx, uint32_t seq, void *buf, size_t len)
+{
+	struct tc_op_ctx *c = ctx;
+	int err = tc_check_noecho(c->rule, WHY(c), sizeof(WHY(c)));
+
+	if (err)
+		return err;
+	return tc_encode(c->rule, c->op, c->flags, seq, buf, len, WHY(c), sizeof(WHY(c)));
 }
 
 static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
@@ -100,6 +134,9 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
                   struct nlc_tc_result *res, struct tc_rule *out, const struct nlc_batch_opts *o,
                   size_t cost)
 {
+	/* a replace without NLM_F_ECHO gets an ACK only: nothing to read but the ACK */
+	bool noecho = op == TC_MSG_REPLACE && !(flags & NLM_F_ECHO);
+
 	struct nlc_batch_opts opts = {0};
 	struct tc_op_ctx *ctx;
 	struct nlc_op *ops;
@@ -111,8 +148,9 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 	if (!opts.reply_cost)
 		opts.reply_cost = cost;
 	memset(res, 0, n * sizeof(*res));
-	ctx = calloc(n ? n : 1, sizeof(*ctx));
-	ops = calloc(n ? n : 1, sizeof(*ops));
+	/* malloc, not calloc: every field is written below (nlc_batch() fills the ops' results) */
+	ctx = malloc((n ? n : 1) * sizeof(*ctx));
+	ops = malloc((n ? n : 1) * sizeof(*ops));
 	if (!ctx || !ops) {
 		for (i = 0; i < n; i++)
 			res[i].error = -ENOMEM;
@@ -129,21 +167,26 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 		    .out = out ? &out[i] : NULL,
 		};
 		res[i].id = rules ? rules[i].id : ids[i];
-		ops[i] = (struct nlc_op){.encode = tc_op_encode, .ctx = &ctx[i]};
-		if (op != TC_MSG_DELETE)
-			ops[i].reply = tc_op_reply;
+		ops[i].encode = noecho ? tc_op_encode_noecho : tc_op_encode;
+		ops[i].reply = op != TC_MSG_DELETE && !noecho ? tc_op_reply : NULL;
+		ops[i].ctx = &ctx[i];
 	}
 	nlc_batch(s, ops, n, &opts);
 	for (i = 0; i < n; i++) {
 		struct nlc_tc_result *r = &res[i];
 
 		r->error = ops[i].error;
-		r->ext = ops[i].ext;
 		if (op == TC_MSG_GET && !r->error && !r->echoed)
 			r->error = -ENODATA;
-		/* Our own reason (encoder refusal, echo mismatch) when the kernel gave none. */
-		if (!r->ext.msg[0] && ctx[i].why[0] && (r->error || r->mismatch))
-			snprintf(r->ext.msg, sizeof(r->ext.msg), "%s", ctx[i].why);
+		/* The kernel's extack wins; our own reason (encoder refusal, echo mismatch, in
+		 * r->ext.msg already) stays when the kernel gave none and the rule failed. */
+		if (ops[i].ext.msg[0]) {
+			r->ext = ops[i].ext;
+		} else {
+			r->ext.off = ops[i].ext.off;
+			if (!r->error && !r->mismatch)
+				r->ext.msg[0] = '\0';
+		}
 		failed += r->error || r->mismatch;
 	}
 out:
@@ -158,6 +201,12 @@ int nlc_tc_replace_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t
 {
 	return tc_run(s, TC_MSG_REPLACE, NLM_F_ECHO, rules, NULL, n, res, out, o,
 	              NLC_REPLY_COST_ECHO);
+}
+
+int nlc_tc_replace_batch_noecho(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
+                                struct nlc_tc_result *res, const struct nlc_batch_opts *o)
+{
+	return tc_run(s, TC_MSG_REPLACE, 0, rules, NULL, n, res, NULL, o, NLC_REPLY_COST_ACK);
 }
 
 int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t n,

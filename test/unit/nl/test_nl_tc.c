@@ -103,6 +103,8 @@ struct tc_fixture {
 	struct nlc_sock *s;
 	uint32_t next_handle;
 	unsigned int qdisc_requests;
+	unsigned int new_requests, echo_requests; /* RTM_NEWTFILTER seen, of them with NLM_F_ECHO */
+	uint32_t last_handle;                     /* tcm_handle of the last RTM_NEWTFILTER */
 };
 
 static void put_filter(uint8_t *buf, size_t *off, uint32_t seq, uint16_t type,
@@ -134,6 +136,9 @@ static void respond_newfilter(struct tc_fixture *f, const struct nlmsghdr *req)
 	memcpy(&r, mnl_attr_get_payload(rule_attr(req)), sizeof(r));
 	assert_true(req->nlmsg_flags & NLM_F_REPLACE);
 	assert_true(req->nlmsg_flags & NLM_F_CREATE);
+	f->new_requests++;
+	f->echo_requests += !!(req->nlmsg_flags & NLM_F_ECHO);
+	f->last_handle = ((const struct tcmsg *)mnl_nlmsg_get_payload(req))->tcm_handle;
 	if (r.id.ifindex == 404) {
 		fk_ack(&f->k, req, -ENODEV, "Cannot find specified netdevice", 20, true);
 		return;
@@ -347,6 +352,79 @@ static void test_replace_batch(void **state)
 	free(out);
 }
 
+/* The echo-less replace: ACKs only, errors and extack still per rule; the caller's ids. */
+static void test_replace_noecho(void **state)
+{
+	struct tc_fixture *f = *state;
+	struct tc_rule *rules = calloc(N_RULES, sizeof(*rules));
+	struct nlc_tc_result res[N_RULES];
+	unsigned int sent = 0;
+	int want_failed = 0;
+
+	make_rules(rules, N_RULES);
+	rules[7].flower.key.ct_zone = 77; /* installed differently: not seen without the echo */
+	rules[7].flower.mask.ct_zone = 0xffff;
+	rules[9].id.ifindex = 404; /* refused by the kernel */
+	rules[11].id.chain = 999;  /* refused by the encoder */
+	rules[13].id.handle = 500; /* make_rules gives it prio 10 */
+	for (int i = 0; i < N_RULES; i++) {
+		bool unsendable = !rules[i].id.handle || !rules[i].id.prio || i == 11;
+
+		want_failed += unsendable || i == 9;
+		sent += !unsendable;
+	}
+	f->k.reverse = true; /* ACKs come back in any order: matched by seq */
+	assert_int_equal(nlc_tc_replace_batch_noecho(f->s, rules, N_RULES, res, NULL), want_failed);
+	assert_int_equal(f->new_requests, sent);
+	assert_int_equal(f->echo_requests, 0);
+
+	for (int i = 0; i < N_RULES; i++) {
+		struct nlc_tc_result *r = &res[i];
+
+		assert_false(r->echoed);
+		assert_false(r->mismatch);
+		assert_false(r->state.valid);
+		assert_memory_equal(&r->id, &rules[i].id, sizeof(r->id));
+		if (i == 9) {
+			assert_int_equal(r->error, -ENODEV);
+			assert_string_equal(r->ext.msg, "Cannot find specified netdevice");
+			assert_int_equal(r->ext.off, 20);
+		} else if (i == 11) {
+			assert_int_equal(r->error, -EINVAL);
+			assert_string_equal(r->ext.msg, "fake: chain 999 is not allowed");
+		} else if (!rules[i].id.handle || !rules[i].id.prio) {
+			const char *what = !rules[i].id.handle && !rules[i].id.prio
+			                       ? "handle and prio"
+			                   : !rules[i].id.handle ? "handle"
+			                                         : "prio";
+			char want[NLC_EXTACK_MSG_MAX];
+
+			snprintf(
+			    want, sizeof(want),
+			    "replace without echo needs the rule's %s (the kernel's choice would "
+			    "not be reported)",
+			    what);
+			assert_int_equal(r->error, -EINVAL);
+			assert_string_equal(r->ext.msg, want);
+		} else {
+			assert_int_equal(r->error, 0);
+			assert_string_equal(r->ext.msg, "");
+		}
+	}
+	/* ACKs only: the window follows NLC_REPLY_COST_ACK, 4x the echo window */
+	assert_int_equal(f->k.max_outstanding, sent < 256 * 1024 / 2 / NLC_REPLY_COST_ACK
+	                                           ? sent
+	                                           : 256 * 1024 / 2 / NLC_REPLY_COST_ACK);
+	assert_true(f->k.max_outstanding > 256 * 1024 / 2 / NLC_REPLY_COST_ECHO);
+	assert_true(f->k.max_per_send > 1);
+
+	/* the handle the caller chose is the one on the wire */
+	assert_int_equal(nlc_tc_replace_batch_noecho(f->s, &rules[13], 1, res, NULL), 0);
+	assert_int_equal(f->last_handle, 500);
+	assert_int_equal(f->echo_requests, 0);
+	free(rules);
+}
+
 static void test_delete_batch(void **state)
 {
 	struct tc_fixture *f = *state;
@@ -451,6 +529,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_replace_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_noecho, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
