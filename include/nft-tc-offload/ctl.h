@@ -62,6 +62,17 @@ const char *ctl_server_path(const struct ctl_server *s);
 int ctl_split(char *line, char **argv, int max);
 
 /*
+ * The server's request parser: buf holds the len bytes a client sent (len <= CTL_REQUEST_MAX;
+ * buf has room for one more). The request is the text before the first '\n', or all of it when
+ * the client ended its stream without one; CTL_REQUEST_MAX bytes without a '\n' are too long.
+ * Only printable ASCII, tabs and '\r' are accepted, so every word (and every error message that
+ * quotes one) is valid JSON text. Splits the request in place with ctl_split. Returns argc
+ * (1..max), or -1 with the reason in err (too long, a byte it does not accept and where, empty,
+ * more than max words).
+ */
+int ctl_parse_request(char *buf, size_t len, char **argv, int max, char *err, size_t errlen);
+
+/*
  * The client side: sends request (a line without '\n') to the daemon at path and returns its
  * answer (a new JSON object), or NULL with the reason in err (no daemon, permission, timeout,
  * malformed answer). timeout_ms bounds the whole exchange.

@@ -46,6 +46,37 @@ int ctl_split(char *line, char **argv, int max)
 	return argc ? argc : -1;
 }
 
+int ctl_parse_request(char *buf, size_t len, char **argv, int max, char *err, size_t errlen)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n = nl ? (size_t)(nl - buf) : len;
+	int argc;
+
+	if (!nl && len >= CTL_REQUEST_MAX) {
+		snprintf(err, errlen, "request longer than %d bytes", CTL_REQUEST_MAX - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r') || c > 0x7e) {
+			snprintf(err, errlen,
+			         "byte 0x%02x at offset %zu of the request: printable ASCII only",
+			         c, i);
+			return -1;
+		}
+	}
+	buf[n] = '\0';
+	if (strspn(buf, " \t\r") == n) {
+		snprintf(err, errlen, "empty request");
+		return -1;
+	}
+	argc = ctl_split(buf, argv, max);
+	if (argc < 0)
+		snprintf(err, errlen, "more than %d words in the request", max);
+	return argc;
+}
+
 static int make_addr(const char *path, struct sockaddr_un *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -90,11 +121,8 @@ static void answer(struct ctl_client *c)
 	char *text;
 	int argc;
 
-	c->buf[c->len] = '\0';
-	argc = ctl_split(c->buf, argv, CTL_MAX_ARGS);
-	if (argc < 0)
-		snprintf(err, sizeof(err), "empty request or more than %d words", CTL_MAX_ARGS);
-	else
+	argc = ctl_parse_request(c->buf, c->len, argv, CTL_MAX_ARGS, err, sizeof(err));
+	if (argc > 0)
 		reply = c->srv->handler(c->srv->ctx, argc, argv, err, sizeof(err));
 	if (!reply)
 		reply = json_pack("{s:b, s:s}", "ok", 0, "error", err[0] ? err : "failed");
@@ -132,13 +160,9 @@ static void client_readable(struct ev_loop *loop, int fd, uint32_t events, void 
 		return;
 	}
 	c->len += (size_t)n;
-	if (memchr(c->buf, '\n', c->len)) {
-		*(char *)memchr(c->buf, '\n', c->len) = '\0';
-		c->len = strlen(c->buf);
+	/* a whole line, or a full buffer without one (answered: "request longer than ...") */
+	if (memchr(c->buf, '\n', c->len) || c->len == CTL_REQUEST_MAX)
 		answer(c);
-	} else if (c->len == CTL_REQUEST_MAX) {
-		client_close(c);
-	}
 }
 
 static void client_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)

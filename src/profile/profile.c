@@ -311,7 +311,8 @@ int profile_set_load_dir(struct profile_set *s, const char *dir, char *err, size
 		rc = -ENOMEM;
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct profile *old;
 		struct stat st;

@@ -32,6 +32,7 @@ int nto_fuzz_nl(const uint8_t *data, size_t size);
 int nto_fuzz_conntrack(const uint8_t *data, size_t size);
 int nto_fuzz_config(const uint8_t *data, size_t size);
 int nto_fuzz_profile(const uint8_t *data, size_t size);
+int nto_fuzz_ctl(const uint8_t *data, size_t size);
 
 /* A NUL-terminated copy of the input (for the text parsers); NULL when out of memory. */
 char *fuzz_strdup(const uint8_t *data, size_t size);

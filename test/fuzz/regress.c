@@ -4,7 +4,8 @@
  *  - test/fuzz/regress/TARGET/ *: inputs a fuzzer once crashed on (fixed since; see
  *    docs/reliability.md for what each was);
  *  - the seeds from the test data (nft samples, golden tc vectors, profiles), so the harnesses
- *    keep building and running in the normal build.
+ *    keep building and running in the normal build;
+ *  - test/fuzz/seeds/ctl: control-socket requests (valid, malformed, overlong).
  * A target aborts on a broken invariant, which fails this test.
  */
 #include <ctype.h>
@@ -175,12 +176,20 @@ static void test_profile(void **state)
 	replay(nto_fuzz_profile, "test/data/profiles", ".conf", false);
 }
 
+static void test_ctl(void **state)
+{
+	(void)state;
+	replay(nto_fuzz_ctl, "test/fuzz/regress/ctl", "", false);
+	assert_true(replay(nto_fuzz_ctl, "test/fuzz/seeds/ctl", "", false) > 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nft),    cmocka_unit_test(test_tc),
 	    cmocka_unit_test(test_nl),     cmocka_unit_test(test_conntrack),
 	    cmocka_unit_test(test_config), cmocka_unit_test(test_profile),
+	    cmocka_unit_test(test_ctl),
 	};
 
 	/* a regression may be a hang (regress/nl/dump-nlmsg-len-2g-hang was): SIGALRM ends the
