@@ -55,4 +55,12 @@ int install_plan(struct nlc_sock *s, const struct plan *p, tc_ifname_fn ifname, 
  */
 long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen);
 
+/* The same, for the filters of ours that match also accepts (match(ctx, rule) true). */
+long flush_owned_match(struct nlc_sock *s, const uint32_t *ifindexes, size_t n,
+                       bool (*match)(void *ctx, const struct tc_rule *r), void *ctx, char *err,
+                       size_t errlen);
+
+/* The owner field of one of our rules' cookie (bytes 4..7); 0 when the rule is not ours. */
+uint32_t nto_cookie_owner_of(const struct tc_rule *r);
+
 #endif

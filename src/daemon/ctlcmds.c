@@ -103,6 +103,10 @@ static json_t *status_json(struct daemon *d)
 	                "replans_unchanged", (json_int_t)d->replans_unchanged, "replan_failures",
 	                (json_int_t)d->replan_failures);
 	json_object_set_new(src, "following", json_boolean(d->mon != NULL));
+	json_object_set_new(src, "last_replan_unix_ms",
+	                    d->last_replan_unix_ms
+	                        ? json_integer((json_int_t)d->last_replan_unix_ms)
+	                        : json_null());
 	json_object_set_new(o, "sources", src);
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
 	json_object_set_new(o, "reload_failures", json_integer((json_int_t)d->reload_failures));

@@ -85,6 +85,7 @@ struct daemon {
 	uint64_t reloads, reload_failures, replans, replans_unchanged, replan_failures;
 	uint64_t nft_triggers, netstate_changes, netstate_overruns, rtnl_overruns, resyncs;
 	uint64_t rtnl_enobufs_seen;
+	uint64_t last_replan_unix_ms; /* wall clock of the last applied re-plan, 0 = none yet */
 	size_t netstate_rcvbuf;
 	char last_error[ERR_MAX]; /* of the last failed reload / re-plan */
 	int status;               /* exit status */

@@ -96,6 +96,14 @@ static void notify(struct daemon *d, const char *fmt, ...)
 		log_msg(d, LOG_LEVEL_WARNING, "sd_notify: %s", strerror(-rc));
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static uint64_t monotonic_usec(void)
 {
 	struct timespec ts;
@@ -453,6 +461,7 @@ static void replan_now(struct daemon *d)
 	log_msg(d, LOG_LEVEL_INFO, "%s changed: re-planned",
 	        links ? "the network devices" : "the ruleset");
 	gen_apply(d, g);
+	d->last_replan_unix_ms = wall_ms();
 }
 
 static void replan_fired(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -608,20 +617,38 @@ static void reload(struct daemon *d)
 	ctl_changed = strcmp(cfg.control_socket, d->gen->cfg.control_socket) ||
 	              cfg.control_mode != d->gen->cfg.control_mode ||
 	              strcmp(cfg.control_group, d->gen->cfg.control_group);
+	if (ctl_changed) {
+		/* the new socket first: when it cannot be made (e.g. a control_group that does not
+		 * exist) the old one comes back and the whole reload is refused */
+		struct ctl_server *s = NULL;
+		char err2[ERR_MAX];
+
+		ctl_server_close(d->ctl);
+		d->ctl = NULL;
+		if (ctl_open(d, &g->cfg, &s, err, sizeof(err)) < 0) {
+			if (ctl_open(d, &d->gen->cfg, &d->ctl, err2, sizeof(err2)) < 0)
+				log_msg(d, LOG_LEVEL_ERROR, "control socket: the old one too: %s",
+				        err2);
+			gen_free(g);
+			d->reload_failures++;
+			snprintf(d->last_error, sizeof(d->last_error),
+			         "reload: control socket: %.1900s", err);
+			log_msg(
+			    d, LOG_LEVEL_ERROR,
+			    "reload failed: control socket: %s; the running configuration stays",
+			    err);
+			notify(d,
+			       "READY=1\nSTATUS=reload failed (the running configuration stays): "
+			       "%.400s",
+			       err);
+			return;
+		}
+		d->ctl = s;
+	}
 	d->reloads++;
 	d->last_error[0] = '\0';
 	gen_apply(d, g);
 	monitor_update(d);
-	if (ctl_changed) {
-		struct ctl_server *s;
-
-		ctl_server_close(d->ctl);
-		d->ctl = NULL;
-		if (ctl_open(d, &g->cfg, &s, err, sizeof(err)) < 0)
-			log_msg(d, LOG_LEVEL_ERROR, "control socket: %s", err);
-		else
-			d->ctl = s;
-	}
 	log_msg(d, LOG_LEVEL_INFO, "reloaded");
 	notify(d, "READY=1\nSTATUS=running (reloaded)");
 }

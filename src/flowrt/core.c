@@ -1067,6 +1067,8 @@ json_t *fr_status_json(const struct fr_core *rt)
 		json_object_set_new(ct, "accounting", json_boolean(rt->p.acct));
 		if (rt->si.acct_note)
 			json_object_set_new(ct, "accounting_note", json_string(rt->si.acct_note));
+		if (rt->si.timeout_note)
+			json_object_set_new(ct, "timeout_note", json_string(rt->si.timeout_note));
 		json_object_set_new(ct, "refresh_ok", json_integer((json_int_t)c->refresh_ok));
 		json_object_set_new(ct, "refresh_errors",
 		                    json_integer((json_int_t)c->refresh_errors));

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "flowrt_int.h"
+#include "nft-tc-offload/install.h"
 
 #define FR_NETSTATE_DEBOUNCE_MS 50
 #define FR_CT_RCVBUF_START      (1u << 20)
@@ -46,6 +47,7 @@ struct flowrt {
 	bool fd_added;
 	size_t rcvbuf, rcvbuf_max;
 	char acct_note[200];
+	char timeout_note[400];
 	bool acct_by_us;
 };
 
@@ -198,6 +200,7 @@ static void publish_info(struct flowrt *rt)
 	    .ct_rcvbuf = rt->rcvbuf,
 	    .acct_enabled_by_us = rt->acct_by_us,
 	    .acct_note = rt->acct_note[0] ? rt->acct_note : NULL,
+	    .timeout_note = rt->timeout_note[0] ? rt->timeout_note : NULL,
 	};
 
 	fr_set_sock_info(rt->core, &si);
@@ -331,6 +334,107 @@ static void check_acct(struct flowrt *rt, const struct config *cfg, bool *acct)
 	rlog(rt, LOG_LEVEL_WARNING, "%s", rt->acct_note);
 }
 
+/* The cookie owners of the plan's flow-strategy flowtables. */
+struct owners {
+	uint32_t v[64];
+	size_t n;
+};
+
+static bool owned_by_flow(void *ctx, const struct tc_rule *r)
+{
+	const struct owners *o = ctx;
+	uint32_t owner = nto_cookie_owner_of(r);
+
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i] == owner)
+			return true;
+	return false;
+}
+
+/*
+ * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
+ * per-connection rules (kill -9, crash, on_stop = keep) deleted before the
+ * conntrack dump, which installs fresh ones for the connections still alive. Only rules whose
+ * cookie names one of the plan's flow-strategy flowtables, on their devices. Returns the
+ * number deleted or a negative errno.
+ */
+static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *err, size_t errlen)
+{
+	struct owners o = {.n = 0};
+	uint32_t devs[256];
+	size_t n = 0;
+
+	for (size_t f = 0; plan && f < plan->n_flowtables; f++) {
+		const struct plan_flowtable *pf = &plan->flowtables[f];
+
+		if (pf->strategy != PROFILE_STRATEGY_FLOW || pf->reason ||
+		    o.n == sizeof(o.v) / sizeof(o.v[0]))
+			continue;
+		o.v[o.n++] = nto_cookie_owner(nft_family_name(pf->table->family), pf->table->name,
+		                              pf->flowtable->name);
+		for (size_t i = 0; i < pf->n_devices && n < sizeof(devs) / sizeof(devs[0]); i++) {
+			bool seen = false;
+
+			if (!pf->devices[i].present || !pf->devices[i].ifindex)
+				continue;
+			for (size_t k = 0; k < n; k++)
+				seen |= devs[k] == pf->devices[i].ifindex;
+			if (!seen)
+				devs[n++] = pf->devices[i].ifindex;
+		}
+	}
+	if (!n)
+		return 0;
+	/* clsact now rather than at the first connection: creating it may load sch_ingress,
+	 * which delayed the first connection's rules by ~0.5 s in the lab VM */
+	for (size_t i = 0; i < n; i++) {
+		struct nlc_extack ext;
+
+		if (nlc_tc_ensure_clsact(rt->o.rtnl, devs[i], &ext))
+			rlog(rt, LOG_LEVEL_WARNING, "flow: clsact on ifindex %u: %s", devs[i],
+			     ext.msg[0] ? ext.msg : "refused");
+	}
+	return flush_owned_match(rt->o.rtnl, devs, n, owned_by_flow, &o, err, errlen);
+}
+
+/*
+ * A software flowtable (`flow add @ft` without `flags offload`) also takes the connections we
+ * offload, until our rules carry their packets: then its entry idles out after
+ * nf_flowtable_{tcp,udp}_timeout, and 6.1's flow_offload_fixup_ct() sets the conntrack timeout
+ * to the state's timeout minus that (clamped at 0). With an established timeout at or below the
+ * flowtable's, the conntrack entry dies at once, and our refresh cannot help (the kernel answers
+ * EOPNOTSUPP while the flowtable holds the entry). Found in lab.daemon_flow with the timeout at
+ * 15 s; worth a warning.
+ */
+static void check_flowtable_timeouts(struct flowrt *rt)
+{
+	static const char *const pairs[2][2] = {
+	    {"nf_conntrack_tcp_timeout_established", "nf_flowtable_tcp_timeout"},
+	    {"nf_conntrack_udp_timeout_stream", "nf_flowtable_udp_timeout"},
+	};
+	size_t at = 0;
+
+	for (int i = 0; i < 2; i++) {
+		long ct, ft;
+
+		if (sysctl_read(pairs[i][0], &ct) || sysctl_read(pairs[i][1], &ft) || ct > ft)
+			continue;
+		at += (size_t)snprintf(rt->timeout_note + at, sizeof(rt->timeout_note) - at,
+		                       "%s%s (%ld s) <= %s (%ld s)", at ? "; " : "", pairs[i][0],
+		                       ct, pairs[i][1], ft);
+		if (at >= sizeof(rt->timeout_note))
+			break;
+	}
+	if (!at)
+		return;
+	if (at < sizeof(rt->timeout_note))
+		snprintf(
+		    rt->timeout_note + at, sizeof(rt->timeout_note) - at,
+		    ": a connection a software flowtable held dies when its flowtable entry idles "
+		    "out; raise the conntrack timeout or lower the flowtable's");
+	rlog(rt, LOG_LEVEL_WARNING, "flow: %s", rt->timeout_note);
+}
+
 int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct plan *plan,
                  char *err, size_t errlen)
 {
@@ -376,6 +480,7 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 		p.tcp_timeout_s = (uint32_t)v;
 	if (sysctl_read("nf_conntrack_udp_timeout_stream", &v) == 0 && v > 0)
 		p.udp_timeout_s = (uint32_t)v;
+	check_flowtable_timeouts(rt);
 	rc = fr_create(&rt->core, &p, err, errlen);
 	if (rc)
 		goto fail;
@@ -415,6 +520,19 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 		goto fail;
 	}
 	rt->fd_added = true;
+	{
+		char why[512];
+		long gone = remove_leftovers(rt, plan, why, sizeof(why));
+
+		if (gone < 0)
+			rlog(rt, LOG_LEVEL_WARNING, "flow: leftover rules of an earlier run: %s",
+			     why);
+		else if (gone > 0)
+			rlog(rt, LOG_LEVEL_INFO,
+			     "flow: deleted %ld per-connection rules of an earlier run; live "
+			     "connections are offloaded again from the conntrack dump",
+			     gone);
+	}
 	take_snapshot(rt);
 	/* the initial state: everything conntrack holds now (events queue meanwhile) */
 	rc = fr_resync(rt->core, now_s());

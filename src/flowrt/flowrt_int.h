@@ -120,7 +120,8 @@ const struct fr_counters *fr_counters(const struct fr_core *rt);
 struct fr_sock_info {
 	size_t ct_rcvbuf;
 	bool acct_enabled_by_us;
-	const char *acct_note; /* NULL or why min_packets / min_bytes are not applied */
+	const char *acct_note;    /* NULL or why min_packets / min_bytes are not applied */
+	const char *timeout_note; /* NULL or why connections may die under the kernel flowtable */
 };
 void fr_set_sock_info(struct fr_core *rt, const struct fr_sock_info *si);
 struct fr_counters *fr_counters_mut(struct fr_core *rt);

@@ -166,6 +166,8 @@ out:
 struct owned {
 	struct tc_rule_vec rules;
 	int error;
+	bool (*match)(void *ctx, const struct tc_rule *r);
+	void *match_ctx;
 };
 
 static int collect_owned(void *ctx, const struct tc_rule *r)
@@ -173,7 +175,7 @@ static int collect_owned(void *ctx, const struct tc_rule *r)
 	struct owned *o = ctx;
 	struct tc_rule *d;
 
-	if (!nto_cookie_is_ours(r))
+	if (!nto_cookie_is_ours(r) || (o->match && !o->match(o->match_ctx, r)))
 		return 0;
 	d = tc_rule_vec_add(&o->rules);
 	if (!d)
@@ -193,9 +195,11 @@ static void forget_hook(void *ctx, enum tc_hook hook)
 	o->rules.n = k;
 }
 
-static long flush_device(struct nlc_sock *s, uint32_t ifindex, char *err, size_t errlen)
+static long flush_device(struct nlc_sock *s, uint32_t ifindex,
+                         bool (*match)(void *ctx, const struct tc_rule *r), void *match_ctx,
+                         char *err, size_t errlen)
 {
-	struct owned o = {0};
+	struct owned o = {.match = match, .match_ctx = match_ctx};
 	struct nlc_tc_dump_cb cb = {.rule = collect_owned, .reset = forget_hook, .ctx = &o};
 	struct nlc_tc_result *res = NULL;
 	struct nlc_extack ext;
@@ -237,6 +241,24 @@ out:
 
 long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *err, size_t errlen)
 {
+	return flush_owned_match(s, ifindexes, n, NULL, NULL, err, errlen);
+}
+
+uint32_t nto_cookie_owner_of(const struct tc_rule *r)
+{
+	uint32_t owner = 0;
+
+	if (!nto_cookie_is_ours(r) || r->cookie_len < NTO_COOKIE_LEN)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		owner = owner << 8 | r->cookie[4 + i];
+	return owner;
+}
+
+long flush_owned_match(struct nlc_sock *s, const uint32_t *ifindexes, size_t n,
+                       bool (*match)(void *ctx, const struct tc_rule *r), void *ctx, char *err,
+                       size_t errlen)
+{
 	struct if_nameindex *all = NULL;
 	long total = 0;
 
@@ -249,7 +271,8 @@ long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *
 		}
 	}
 	for (size_t i = 0; all ? all[i].if_index != 0 : i < n; i++) {
-		long ret = flush_device(s, all ? all[i].if_index : ifindexes[i], err, errlen);
+		long ret =
+		    flush_device(s, all ? all[i].if_index : ifindexes[i], match, ctx, err, errlen);
 
 		if (ret < 0) {
 			total = ret;

@@ -151,6 +151,17 @@ echo "4: uid 1235 (not in the group): exit $rc: $out"
 lab_assert_eq "$rc" 1 "4: exit status for a uid outside the group"
 lab_assert_match "$out" "Permission denied" "4: the refusal"
 lab_assert_eq "$(ours)" $((c0b + c1)) "4: rules with our cookie after the reload"
+# a reload naming a group that does not exist is refused as a whole: the old socket stays
+write_conf "control_mode = 0660" "control_group = nto-no-such-group"
+f0=$(ctl_j status | jq .reload_failures)
+kill -HUP "$DPID"
+lab_wait_for 30 sh -c "[ \$(setpriv --reuid $NOBODY --regid $NOGROUP --clear-groups $BIN status -j --socket $SOCK | jq .reload_failures) -gt $f0 ]" ||
+    lab_fail "4: the reload with a missing group was not refused (or the socket is gone)"
+st=$(ctl_j status)
+echo "4: reload with a missing group: $(jq -r .last_error <<<"$st")"
+lab_assert_match "$(jq -r .last_error <<<"$st")" "control socket" "4: last_error after the refused reload"
+lab_assert_eq "$(stat -c '%a %u %g' "$SOCK")" "660 $NOBODY $NOGROUP" "4: the socket after the refused reload"
+lab_assert_eq "$(ours)" $((c0b + c1)) "4: rules with our cookie after the refused reload"
 
 # ---- 5. SIGTERM removes everything of ours
 kill -TERM "$DPID"
