@@ -212,10 +212,34 @@ static void print_status(json_t *r)
 		    printf("ct: note: %s\n", json_string_value(v));
 	}
 	if (json_is_object(flow)) {
-		char *s = json_dumps(flow, JSON_COMPACT);
+		json_t *c = json_object_get(flow, "conntrack"),
+		       *nl = json_object_get(flow, "netlink");
+		const char *key;
 
-		printf("flow: %s\n", s ? s : "?");
-		free(s);
+		printf("flow: %lld connections tracked, %lld offloaded, %lld in software",
+		       jint(flow, "tracked"), jint(flow, "offloaded"), jint(flow, "in_software"));
+		json_object_foreach(json_object_get(flow, "in_software_by_reason"), key, v)
+		    printf("%s%s %lld",
+		           v == json_object_iter_value(json_object_iter(
+		                    json_object_get(flow, "in_software_by_reason")))
+		               ? " ("
+		               : ", ",
+		           key, (long long)json_integer_value(v));
+		if (json_object_size(json_object_get(flow, "in_software_by_reason")))
+			printf(")");
+		if (json_is_integer(json_object_get(flow, "capacity")))
+			printf("; capacity %lld (%lld%% used)", jint(flow, "capacity"),
+			       jint(flow, "capacity_used_percent"));
+		printf("; our rules carried %lld packets\n", jint(flow, "carried_packets"));
+		printf("flow: conntrack events %lld, overruns %lld, resyncs %lld, receive buffer "
+		       "%lld; timeouts refreshed %lld; tc batches %lld (install errors %lld)\n",
+		       jint(c, "events"), jint(c, "overruns"), jint(c, "resyncs"),
+		       jint(c, "rcvbuf"), jint(c, "refresh_ok"), jint(nl, "batches"),
+		       jint(nl, "install_errors"));
+		if (json_is_string(json_object_get(c, "timeout_note")))
+			printf("flow: warning: %s\n", jstr(c, "timeout_note", ""));
+		if (json_is_string(json_object_get(c, "accounting_note")))
+			printf("flow: note: %s\n", jstr(c, "accounting_note", ""));
 	}
 	printf("overruns: rtnetlink %lld, network state %lld, nft monitor %lld; resyncs %lld\n",
 	       jint(ovr, "rtnl"), jint(ovr, "netstate"), jint(ovr, "nft_monitor"),
@@ -270,8 +294,8 @@ static void print_flow(json_t *f)
 	json_array_foreach(rules, i, rule) printf(
 	    " %s %s handle 0x%llx %lld packets", jstr(rule, "dir", "?"), jstr(rule, "dev", "?"),
 	    (unsigned long long)jint(rule, "handle"), jint(rule, "packets"));
-	if (json_object_get(f, "last_active_s"))
-		printf(" last used %llds ago", jint(f, "last_active_s"));
+	if (json_object_get(f, "idle_s"))
+		printf(" idle %llds", jint(f, "idle_s"));
 	if (json_is_string(json_object_get(f, "reason")))
 		printf(" (%s)", jstr(f, "reason", ""));
 	putchar('\n');
@@ -297,7 +321,8 @@ int cmd_flows(int argc, char **argv)
 	if (a.json) {
 		print_json(r);
 	} else {
-		printf("%s\n", jstr(r, "ct", ""));
+		if (json_is_string(json_object_get(r, "ct")))
+			printf("%s\n", jstr(r, "ct", ""));
 		printf("flow strategy: %zu connections\n",
 		       json_array_size(json_object_get(r, "flows")));
 		json_array_foreach(json_object_get(r, "flows"), i, f) print_flow(f);

@@ -619,11 +619,17 @@ json_t *daemon_ctl_handler(void *ctx, int argc, char **argv, char *err, size_t e
 		return status_json(d);
 	if (!strcmp(argv[0], "flows") && argc == 1) {
 		json_t *o = json_object();
+		bool has_ct = false;
 
-		json_object_set_new(o, "ct",
-		                    json_string("ct strategy: act_ct keeps its own connection "
-		                                "table in the kernel (conntrack -L shows the "
-		                                "connections; `rules` shows chain 1's counters)"));
+		for (size_t f = 0; d->gen->plan && f < d->gen->plan->n_flowtables; f++)
+			has_ct |= d->gen->plan->flowtables[f].strategy == PROFILE_STRATEGY_CT;
+		if (has_ct)
+			json_object_set_new(
+			    o, "ct",
+			    json_string("ct strategy: act_ct keeps its own connection "
+			                "table in the kernel (conntrack -L shows the "
+			                "connections; `rules` shows chain 1's "
+			                "counters)"));
 		json_object_set_new(o, "flows",
 		                    d->flow ? flowrt_flows_json(d->flow) : json_array());
 		return o;

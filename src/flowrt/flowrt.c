@@ -596,7 +596,22 @@ json_t *flowrt_status_json(const struct flowrt *rt)
 
 json_t *flowrt_flows_json(const struct flowrt *rt)
 {
-	return fr_flows_json(rt->core);
+	json_t *a = fr_flows_json(rt->core), *f;
+	json_int_t now = (json_int_t)now_s();
+	size_t i;
+
+	/* seconds since the rules last carried a packet, on the loop's clock (the engine's) */
+	json_array_foreach(a, i, f)
+	{
+		json_t *la = json_object_get(f, "last_active_s");
+
+		if (json_is_integer(la))
+			json_object_set_new(f, "idle_s",
+			                    json_integer(now > json_integer_value(la)
+			                                     ? now - json_integer_value(la)
+			                                     : 0));
+	}
+	return a;
 }
 
 int flowrt_explain(const struct flowrt *rt, const struct plan_query *q, char *buf, size_t len)
