@@ -7,7 +7,8 @@
  *   nft-tc-offload explain [-j] [--socket PATH] SADDR DADDR [PROTO [SPORT DPORT]]
  *   nft-tc-offload rules [-j] [--socket PATH]
  *   nft-tc-offload metrics [-j] [--socket PATH]
- * The operator commands ask the running daemon over its control socket (ctl.h); the socket's
+ * The operator commands ask the running daemon over its control socket (ctl.h) and wait for its
+ * answer --timeout SECONDS (default 10); the socket's
  * path comes from --socket, else from the configuration file (--config, else the default).
  *
  * Exit status: 0 done (explain: whether or not the connection is offloaded), 1 the daemon
@@ -60,6 +61,7 @@ int cmd_run(int argc, char **argv)
 
 struct ctl_args {
 	bool json;
+	int timeout_ms;
 	const char *socket;
 	const char *config;
 	int first; /* index of the first positional argument */
@@ -69,19 +71,28 @@ static int parse_ctl_args(const char *cmd, const char *usage, int argc, char **a
                           struct ctl_args *a)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"socket", required_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},         {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c;
+	char *end;
+	long t;
 
 	memset(a, 0, sizeof(*a));
+	a->timeout_ms = CTL_TIMEOUT_MS;
 	optind = 1;
 	/* options anywhere (GNU permutation): `explain tcp ... -j` works too */
-	while ((c = getopt_long(argc, argv, "js:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "js:c:t:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			t = strtol(optarg, &end, 10);
+			if (*end || end == optarg || t < 1 || t > 3600) {
+				fprintf(stderr, "%s: --timeout: 1 to 3600 seconds\n", cmd);
+				return 2;
+			}
+			a->timeout_ms = (int)t * 1000;
+			break;
 		case 'j':
 			a->json = true;
 			break;
@@ -119,7 +130,7 @@ static json_t *ask(const char *cmd, const struct ctl_args *a, const char *reques
 		}
 		path = cfg.control_socket;
 	}
-	r = ctl_request(path, request, CTL_TIMEOUT_MS, err, sizeof(err));
+	r = ctl_request(path, request, a->timeout_ms, err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "%s: %s\n", cmd, err);
 		return NULL;
