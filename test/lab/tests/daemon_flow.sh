@@ -25,7 +25,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 lab_require_vm
-trap 'daemon_log_on_fail; lab_teardown' EXIT
+trap 'lab_daemon_cleanup "$LOG" 80; lab_teardown' EXIT
 lab_require_cmd iperf3 jq tc nft conntrack
 
 BIN=${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/nft-tc-offload
@@ -37,15 +37,6 @@ LOG=/tmp/nto-flow.log
 W=$(mktemp -d /tmp/lab-dflow.XXXXXX)
 DPID=
 
-daemon_log_on_fail() {
-    local rc=$?
-    if ((rc != 0)) && [[ -f $LOG ]]; then
-        echo "---- daemon log (last 80 lines)" >&2
-        tail -n 80 "$LOG" >&2
-    fi
-    [[ -n $DPID ]] && kill "$DPID" 2>/dev/null
-    return 0
-}
 
 lab_modprobe nf_conntrack nf_nat nft_chain_nat nft_masq cls_flower act_pedit act_csum \
     act_mirred act_gact nf_flow_table nf_flow_table_inet nft_flow_offload
