@@ -160,9 +160,7 @@ start_daemon
 st=$(ctl_j status)
 echo "2: restarted: last sync $(jq -c '.ct.last_sync' <<<"$st")"
 lab_assert_eq "$(ours)" "$n1" "2: rules of ours after the restart (zero orphans, zero duplicates)"
-lab_assert_eq "$(jq '.ct.last_sync.added' <<<"$st")" 0 "2: rules added at restart"
-lab_assert_eq "$(jq '.ct.last_sync.deleted' <<<"$st")" 2 "2: rules deleted at restart"
-lab_assert_eq "$(jq '.ct.last_sync.kept' <<<"$st")" "$n1" "2: rules adopted at restart"
+# (the filters themselves, not last_sync: a neighbour change may have synced again since)
 lab_assert_eq "$(ids)" "$ids1" "2: the adopted rules are the very same filters (handles)"
 shows "pref 5 " lab_router tc filter show dev "$SRV" ingress chain 0 ||
     lab_fail "2: the operator's filter is gone"
