@@ -162,7 +162,9 @@ measure() {
 # emulated CPU from the daemon (94.5% carried at 10 Mbit/s); 4 Mbit/s leaves it some.
 tcp4() { B=$(lab_tcp_transfer -4 -n 6M -b 4M -T 120) && echo "TCP/IPv4: $B bytes" && [[ $B -ge 4000000 ]]; }
 tcp6() { B=$(lab_tcp_transfer -6 -n 6M -b 4M -T 120) && echo "TCP/IPv6: $B bytes" && [[ $B -ge 4000000 ]]; }
-udp4() { conns udp "$S4" 5303 40999 20000 --interval 10; }
+# 40 s: the UDP flow's rules came ~0.8 s after its first packet when two VMs shared the host's
+# 2 CPUs (95.8 % over 20 s); not understood yet why UDP waits longer than TCP
+udp4() { conns udp "$S4" 5303 40999 40000 --interval 10; }
 lab_tcp_server_start
 measure "2a TCP/IPv4" tcp4
 measure "2b TCP/IPv6" tcp6
