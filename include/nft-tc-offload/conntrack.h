@@ -378,13 +378,16 @@ void ct_engine_rule_ids(const struct ct_engine *e, const struct ct_flow *f, stru
 struct nf_conntrack *ct_event_to_nfct(const struct ct_event *ev);
 
 /* Sets the timeout of the connection with the original tuple + zone of key:
- * nfct_query(NFCT_Q_UPDATE) with ATTR_TIMEOUT. Returns 0 or a negative errno (-EOPNOTSUPP for
- * entries the kernel's flowtable holds, -ENOENT when gone). */
+ * nfct_query(NFCT_Q_UPDATE) with ATTR_TIMEOUT (TCP: and the flags of ct_set_tcp_liberal, which
+ * segments that reached the stack since may have undone). Returns 0 or a negative errno
+ * (-EOPNOTSUPP for entries the kernel's flowtable holds, -ENOENT when gone). */
 int ct_refresh_timeout(struct nfct_handle *h, const struct ct_key *key, uint32_t timeout_s);
 
-/* Sets IP_CT_TCP_FLAG_BE_LIBERAL on both directions of the TCP connection with the original
- * tuple + zone of key (nfct_query NFCT_Q_UPDATE with ATTR_TCP_FLAGS_ORIG/REPL and their
- * masks). Returns 0 or a negative errno. */
+/* Sets IP_CT_TCP_FLAG_BE_LIBERAL and clears IP_CT_TCP_FLAG_MAXACK_SET on both directions of
+ * the TCP connection with the original tuple + zone of key (nfct_query NFCT_Q_UPDATE with
+ * ATTR_TCP_FLAGS_ORIG/REPL and their masks), so that its closing FIN and RST change its state
+ * although conntrack no longer sees its segments (nfct.c says why for the RST). Returns 0 or a
+ * negative errno. */
 int ct_set_tcp_liberal(struct nfct_handle *h, const struct ct_key *key);
 
 /* Opens a conntrack event subscription (NFNLGRP_CONNTRACK_NEW | UPDATE | DESTROY). */

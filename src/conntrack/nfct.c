@@ -220,27 +220,47 @@ static int update(struct nfct_handle *h, struct nf_conntrack *ct)
 	return rc;
 }
 
+/* linux/netfilter/nf_conntrack_tcp.h */
+#define K_IP_CT_TCP_FLAG_BE_LIBERAL 0x08
+#define K_IP_CT_TCP_FLAG_MAXACK_SET 0x20
+
+/* Both directions: window tracking liberal, and "no ACK seen yet". Since 5.x an RST whose
+ * sequence number is not exactly the last ACK conntrack saw keeps the entry ESTABLISHED (for
+ * a challenge ACK) and only shortens its timeout to the close timeout: no state change, no
+ * event. Once our rules carry the segments that ACK is always stale, so the RST of every
+ * offloaded connection took that path and the entry only went when it expired. Without
+ * MAXACK_SET the check is skipped and the RST moves the entry to CLOSE with an UPDATE event,
+ * as the kernel's own flowtable tears a flow down on any RST. */
+static void set_tcp_flags(struct nf_conntrack *ct)
+{
+	const uint8_t mask = K_IP_CT_TCP_FLAG_BE_LIBERAL | K_IP_CT_TCP_FLAG_MAXACK_SET;
+
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, K_IP_CT_TCP_FLAG_BE_LIBERAL);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, mask);
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, K_IP_CT_TCP_FLAG_BE_LIBERAL);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, mask);
+}
+
 int ct_refresh_timeout(struct nfct_handle *h, const struct ct_key *key, uint32_t timeout_s)
 {
 	struct nf_conntrack *ct = key_object(key);
 
-	if (ct)
+	if (ct) {
 		nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout_s);
+		/* segments that reached the stack since the install (retransmissions, the
+		 * first ones after it) set MAXACK again */
+		if (key->proto == IPPROTO_TCP)
+			set_tcp_flags(ct);
+	}
 	return update(h, ct);
 }
-
-#define K_IP_CT_TCP_FLAG_BE_LIBERAL 0x08 /* linux/netfilter/nf_conntrack_tcp.h */
 
 int ct_set_tcp_liberal(struct nfct_handle *h, const struct ct_key *key)
 {
 	struct nf_conntrack *ct = key_object(key);
 
-	if (ct) {
-		nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, K_IP_CT_TCP_FLAG_BE_LIBERAL);
-		nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, K_IP_CT_TCP_FLAG_BE_LIBERAL);
-		nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, K_IP_CT_TCP_FLAG_BE_LIBERAL);
-		nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, K_IP_CT_TCP_FLAG_BE_LIBERAL);
-	}
+	if (ct)
+		set_tcp_flags(ct);
 	return update(h, ct);
 }
 
