@@ -419,15 +419,15 @@ lab_conntrack() { # lab_conntrack ARGS... — conntrack(8) in the router ns
 }
 
 # ---------------------------------------------------------------- daemon scenarios
-# lab_daemon_cleanup LOG LINES — first thing in an EXIT trap of a scenario that runs the daemon
-#   (pid in $DPID): when the scenario failed, the last LINES of the daemon's LOG go to stderr;
-#   then the daemon, if still running, gets SIGTERM. Keeps the trap's exit status.
+# lab_daemon_cleanup LOG LINES [SIGNAL] — first thing in an EXIT trap of a scenario that runs
+#   the daemon (pid in $DPID): when the scenario failed, the last LINES of the daemon's LOG go
+#   to stderr; then the daemon, if still running, gets SIGNAL (TERM). Keeps the trap's status.
 lab_daemon_cleanup() {
     local rc=$?
     if ((rc != 0)) && [[ -f $1 ]]; then
         echo "---- daemon log (last $2 lines)" >&2
         tail -n "$2" "$1" >&2
     fi
-    [[ -n ${DPID:-} ]] && kill "$DPID" 2>/dev/null
+    [[ -n ${DPID:-} ]] && kill -s "${3:-TERM}" "$DPID" 2>/dev/null
     return 0
 }

@@ -12,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 lab_require_vm
-trap 'lab_daemon_cleanup "$LOG" 40; lab_teardown' EXIT
+trap 'lab_daemon_cleanup "${LOG:-}" 40; lab_teardown' EXIT
 lab_require_cmd jq nft conntrack
 
 BIN=${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/nft-tc-offload
