@@ -260,7 +260,8 @@ struct tc_rule_vec {
 struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv);
 void tc_rule_vec_free(struct tc_rule_vec *rv);
 
-/* A zeroed rule with the given id: no match, no actions. */
+/* A zeroed rule with the given id: no match, no actions (the unused entries of actions[] are
+ * left as they were: only the first n_actions are ever read). */
 void tc_rule_init(struct tc_rule *r, const struct tc_id *id);
 
 /* Appends an action; returns it (zeroed except kind and a PIPE verdict), or NULL when full. */

@@ -37,6 +37,25 @@ static bool refuse(struct ct_verdict *v, enum ct_reason r, const char *fmt, ...)
 	return false;
 }
 
+/* refuse() for a text of three parts, without printf: the TCP state refusals come with every
+ * NEW and most UPDATE events before a connection is established */
+static bool refuse_cat(struct ct_verdict *v, enum ct_reason r, const char *a, const char *b,
+                       const char *c)
+{
+	const char *parts[3] = {a, b, c};
+	size_t at = 0;
+
+	v->reason = r;
+	for (int i = 0; i < 3; i++) {
+		size_t n = strnlen(parts[i], sizeof(v->text) - 1 - at);
+
+		memcpy(v->text + at, parts[i], n);
+		at += n;
+	}
+	v->text[at] = '\0';
+	return false;
+}
+
 static bool accept_conn(struct ct_verdict *v)
 {
 	v->reason = CT_R_NONE;
@@ -83,12 +102,12 @@ bool ct_elig_conn(const struct ct_event *ev, struct ct_verdict *v)
 	case CT_TCP_LAST_ACK:
 	case CT_TCP_TIME_WAIT:
 	case CT_TCP_CLOSE:
-		return refuse(v, CT_R_TCP_CLOSING,
-		              "tcp state %s: closing connections stay in software",
-		              ct_tcp_state_name(ev->tcp_state));
+		return refuse_cat(v, CT_R_TCP_CLOSING, "tcp state ",
+		                  ct_tcp_state_name(ev->tcp_state),
+		                  ": closing connections stay in software");
 	default:
-		return refuse(v, CT_R_TCP_STATE, "tcp state %s: not established yet",
-		              ct_tcp_state_name(ev->tcp_state));
+		return refuse_cat(v, CT_R_TCP_STATE, "tcp state ", ct_tcp_state_name(ev->tcp_state),
+		                  ": not established yet");
 	}
 	if (!(ev->status & CT_ST_ASSURED))
 		return refuse(v, CT_R_NOT_ASSURED,
@@ -117,15 +136,15 @@ size_t ct_elig_rules_from_plan(const struct plan_flowtable *pf, struct ct_elig_r
 	return n;
 }
 
-/* "`TEXT` at FILE:LINE" of a rule */
-static void rule_where(const struct nft_rule *r, char *buf, size_t len)
+/* "`TEXT` at FILE:LINE" of a rule, into buf (returned): formatted only for a refusal */
+static const char *rule_where(const struct nft_rule *r, char *buf, size_t len)
 {
-	if (!r) {
+	if (!r)
 		snprintf(buf, len, "the `flow add` rule");
-		return;
-	}
-	snprintf(buf, len, "`%s` at %s:%u", r->text ? r->text : "?",
-	         r->loc.file ? r->loc.file : "ruleset", r->loc.line);
+	else
+		snprintf(buf, len, "`%s` at %s:%u", r->text ? r->text : "?",
+		         r->loc.file ? r->loc.file : "ruleset", r->loc.line);
+	return buf;
 }
 
 static bool mark_value_ok(const struct nft_value *v, uint32_t x)
@@ -203,26 +222,26 @@ static bool rule_ok(const struct ct_elig_rule *er, const struct ct_event *ev,
 	struct plan_tuple fo, fr;
 	char where[200], xw[200];
 
-	rule_where(er->rule, where, sizeof(where));
+#define WHERE rule_where(er->rule, where, sizeof(where))
 	if (er->zone_set && c->zone != el->zone)
 		return refuse(v, CT_R_ZONE, "conntrack zone %u: %s matches ct zone %u", c->zone,
-		              where, el->zone);
+		              WHERE, el->zone);
 	fwd_tuples(c, &fo, &fr);
 	if (!plan_spec_match_tuple(&el->match, &fo))
 		return refuse(v, CT_R_SPEC,
 		              "its original direction (protocol, addresses, ports) is outside %s",
-		              where);
+		              WHERE);
 	m = marks_fail(&el->match, c->mark);
 	if (m)
 		return refuse(v, CT_R_MARK, "ct mark 0x%x fails `%s` of %s", c->mark,
-		              m->text ? m->text : "ct mark", where);
+		              m->text ? m->text : "ct mark", WHERE);
 	if (paths) {
 		if (!plan_spec_iif_ok(&el->match, paths[FLOW_DIR_ORIG].in_ifname))
 			return refuse(v, CT_R_IIF, "enters on %s: the iif matches of %s exclude it",
-			              paths[FLOW_DIR_ORIG].in_ifname, where);
+			              paths[FLOW_DIR_ORIG].in_ifname, WHERE);
 		if (!plan_spec_oif_ok(&el->match, paths[FLOW_DIR_ORIG].out_ifname))
 			return refuse(v, CT_R_OIF, "leaves on %s: the oif matches of %s exclude it",
-			              paths[FLOW_DIR_ORIG].out_ifname, where);
+			              paths[FLOW_DIR_ORIG].out_ifname, WHERE);
 	}
 	for (size_t i = 0; i < el->n_exclusions; i++) {
 		const struct plan_exclusion *x = &el->exclusions[i];
@@ -231,12 +250,13 @@ static bool rule_ok(const struct ct_elig_rule *er, const struct ct_event *ev,
 			continue;
 		if (x->from_negation)
 			return refuse(v, CT_R_EXCLUDED, "a negated match of %s excludes it%s",
-			              where, x->mirrored ? " (reply direction)" : "");
-		rule_where(x->rule, xw, sizeof(xw));
-		return refuse(v, CT_R_EXCLUDED, "matched exclusion %s%s", xw,
+			              WHERE, x->mirrored ? " (reply direction)" : "");
+		return refuse(v, CT_R_EXCLUDED, "matched exclusion %s%s",
+		              rule_where(x->rule, xw, sizeof(xw)),
 		              x->mirrored ? " (reply direction)" : "");
 	}
 	return accept_conn(v);
+#undef WHERE
 }
 
 bool ct_elig_rules(const struct ct_elig_rule *rules, size_t n, const struct ct_event *ev,

@@ -155,8 +155,11 @@ int flowrule_build_dir(const struct flow_conn *c, enum flow_dir dir, const struc
 	tc_rule_init(r, &id);
 	r->flower.skip_sw = o->skip_sw;
 	if (!o->no_indev && path->in_ifname[0]) {
-		snprintf(k->indev, sizeof(k->indev), "%s", path->in_ifname);
-		snprintf(m->indev, sizeof(m->indev), "%s", path->in_ifname);
+		size_t n = strnlen(path->in_ifname, sizeof(k->indev) - 1);
+
+		memcpy(k->indev, path->in_ifname, n);
+		k->indev[n] = '\0';
+		memcpy(m->indev, k->indev, n + 1);
 	}
 	if (path->n_in_vlan) {
 		k->vlan_id = path->in_vlan[0].id;

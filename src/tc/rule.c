@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The tc rule model's small helpers: construction and comparison. */
 #include <linux/if_ether.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,7 +10,12 @@
 
 void tc_rule_init(struct tc_rule *r, const struct tc_id *id)
 {
-	memset(r, 0, sizeof(*r));
+	/* all but actions[], most of the struct's 5 KB: tc_rule_add_action and the decoder zero
+	 * each action they add, and nothing reads past n_actions (the engine builds and deletes
+	 * two rules per connection, and zeroing them was its largest single cost) */
+	memset(r, 0, offsetof(struct tc_rule, actions));
+	memset((char *)r + offsetof(struct tc_rule, cookie_len), 0,
+	       sizeof(*r) - offsetof(struct tc_rule, cookie_len));
 	if (id)
 		r->id = *id;
 }
