@@ -287,7 +287,7 @@ conns tcp "$S4" 5301 1000 20000 --interval 2000 --until "$W/stop8" --ready "$W/r
 C8=$!
 lab_wait_for 120 test -e "$W/ready8" || lab_fail "8: 1,000 connections did not open: $(cat "$W/c8.out")"
 lab_wait_for 120 status_ge .flow.offloaded 1000 ||
-    lab_fail "8: offloaded: $(offloaded) of 1000"
+    lab_fail "8: offloaded: $(offloaded) of 1000; status: $(st | jq -c .flow)"
 t1=$(now_ms)
 n=$(ours)
 echo "8: 1,000 connections offloaded $((t1 - t0)) ms after the first connect; $n rules"
