@@ -48,6 +48,26 @@
  * device's (else packets that need fragmentation or an ICMP "fragmentation needed" would be
  * dropped at the egress instead of reaching the stack). IPv6 link-local and multicast
  * destinations are never forwarded.
+ *
+ * L2 (bridged) forwarding: when D is a port of a Linux bridge (its master is named by FDB
+ * entries: only a bridge has them), chain 1 also holds, per family x ip_proto, one rule per entry
+ * of that bridge's FDB whose port E is another flowtable device:
+ *
+ *   dst_mac <mac> ct_state +trk+est ct_zone Z action mirred egress redirect dev E
+ *
+ * exactly what the bridge would do with the frame (no MAC rewrite, no TTL decrement). Left
+ * out: the bridge's local (permanent) entries and entries on the bridge device itself (those
+ * frames are for this host), multicast MACs, entries on D (hairpin), entries with a VLAN id
+ * (vlan_filtering bridges: the tag/PVID handling is not modelled; noted), and ports that fail
+ * the egress checks above. They sit at two prios below the TTL guards (ctfwd_l2_prio():
+ * base - 2 for IPv4, base - 1 for IPv6), so they come first: a frame addressed to another
+ * host's MAC is bridged, never routed by this host, so no L3 rule may take it, and a bridge
+ * does not look at the TTL. The rules follow the FDB (a MAC that moves to another port
+ * moves its rules; an entry that ages out or is deleted removes them). Packets redirected
+ * in tc bypass the bridge, which therefore stops refreshing (learning) their source MACs:
+ * entries age out after the bridge's ageing_time, the rules go, the next packets reach the
+ * bridge and re-learn, and the rules come back. Whether a bridged connection ever reaches
+ * +trk+est depends on conntrack seeing bridged traffic (docs/hardware.md, "L2 bridging").
  */
 #ifndef NFT_TC_OFFLOAD_CTFWD_H
 #define NFT_TC_OFFLOAD_CTFWD_H
@@ -64,10 +84,13 @@
 #define CTFWD_CHAIN             PLAN_CT_CHAIN_FORWARD
 #define CTFWD_DEFAULT_PRIO_BASE 0x1000
 #define CTFWD_PRIO_SPAN         164 /* prios used from the base */
+#define CTFWD_L2_PRIOS          2   /* prios used below the base (L2 rules) */
 
-/* The prio of a (family, prefix length) band, and of a family's TTL guard. */
+/* The prio of a (family, prefix length) band, of a family's TTL guard, and of a family's L2
+ * (bridge FDB) rules. */
 uint16_t ctfwd_prio(uint16_t base, int family, unsigned prefix_len);
 uint16_t ctfwd_guard_prio(uint16_t base, int family);
+uint16_t ctfwd_l2_prio(uint16_t base, int family);
 
 /* One device of the flowtable. Every device is an egress candidate; devices with ingress set
  * get chain-1 rules. */
@@ -91,7 +114,7 @@ struct ctfwd_input {
 	const struct ctfwd_device *devices;
 	size_t n_devices;
 	uint16_t zone;      /* matched as ct_zone: chain 0's act_ct zone */
-	uint16_t prio_base; /* 0 = CTFWD_DEFAULT_PRIO_BASE */
+	uint16_t prio_base; /* 0 = CTFWD_DEFAULT_PRIO_BASE; at least CTFWD_L2_PRIOS + 1 */
 	bool no_ttl_guard;  /* leave out the TTL <= 1 guard rules */
 	uint8_t cookie_len; /* put on every action of every rule */
 	uint8_t cookie[TC_COOKIE_MAX];

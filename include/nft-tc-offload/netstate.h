@@ -21,7 +21,10 @@
  *    specific route must NOT be forwarded by a broader rule (see ctfwd.h). Multipath routes
  *    are kept with multipath set and no nexthop (oif 0); so are routes whose nexthop this
  *    module does not resolve (RTA_VIA, nexthop objects).
- *  - neighbours: IPv4 and IPv6 (no bridge FDB entries), sorted by (family, ifindex, address).
+ *  - neighbours: IPv4 and IPv6, sorted by (family, ifindex, address).
+ *  - fdbs: the bridge forwarding databases (AF_BRIDGE neighbours that a bridge holds for its
+ *    ports: NDA_MASTER set, not on the bridge device itself; a device's own "self" entries are
+ *    left out), sorted by (bridge, MAC, VLAN, port).
  *
  * No global state; the module is not thread-safe (one struct netstate per thread). Errors are
  * negative errno values.
@@ -113,6 +116,18 @@ struct netstate_neigh {
 	uint8_t flags;  /* NTF_* (router, ...) */
 };
 
+/* One bridge FDB entry: frames for mac (in VLAN vlan, 0 = none) leave bridge master through
+ * port ifindex. */
+struct netstate_fdb {
+	uint32_t ifindex; /* the bridge port */
+	uint32_t master;  /* the bridge */
+	uint8_t mac[6];
+	uint16_t vlan;  /* 0 = no VLAN (a bridge without vlan_filtering) */
+	uint16_t state; /* NUD_PERMANENT: local (the port's own address), NUD_NOARP: static,
+	                   NUD_REACHABLE / NUD_STALE: learned (STALE: aged, not yet removed) */
+	uint8_t flags;  /* NTF_* (NTF_EXT_LEARNED, NTF_OFFLOADED, ...) */
+};
+
 /* Plain data. netstate_snapshot() fills one with malloc'ed arrays (free it with
  * netstate_snapshot_free()); tests may point the arrays at their own storage. Arrays must be
  * sorted as described above for the lookups to work (netstate_snapshot_sort() does it). */
@@ -123,10 +138,12 @@ struct netstate_snapshot {
 	size_t n_routes;
 	struct netstate_neigh *neighs;
 	size_t n_neighs;
+	struct netstate_fdb *fdbs;
+	size_t n_fdbs;
 };
 
 void netstate_snapshot_free(struct netstate_snapshot *s);
-/* Sorts the three arrays in place (links by ifindex, routes and neighbours as above). */
+/* Sorts the arrays in place (links by ifindex, the others as above). */
 void netstate_snapshot_sort(struct netstate_snapshot *s);
 /* Deep copy (malloc'ed arrays). 0 or -ENOMEM. */
 int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_snapshot *src);
@@ -153,6 +170,10 @@ const struct netstate_neigh *netstate_neigh_lookup(const struct netstate_snapsho
                                                    uint32_t ifindex, const union tc_addr *addr);
 const struct netstate_neigh *netstate_neigh_find(const struct netstate_snapshot *s, int family,
                                                  uint32_t ifindex, const union tc_addr *addr);
+
+/* The FDB entry of bridge master for (mac, vlan), or NULL. */
+const struct netstate_fdb *netstate_fdb_lookup(const struct netstate_snapshot *s, uint32_t master,
+                                               const uint8_t mac[6], uint16_t vlan);
 
 /* Whether addr lies in prefix/len (family's width). */
 bool netstate_prefix_contains(int family, const union tc_addr *prefix, unsigned len,
@@ -219,6 +240,7 @@ enum netstate_object {
 	NETSTATE_CHANGE_NEIGH,
 	NETSTATE_CHANGE_RESYNC, /* the caches were refilled after an overrun: assume anything
 	                           changed */
+	NETSTATE_CHANGE_FDB,    /* a bridge FDB entry (a MAC learned, moved, aged out) */
 };
 
 enum netstate_action {
@@ -228,8 +250,8 @@ enum netstate_action {
 };
 
 /* One change. old is valid for REMOVED and CHANGED, new for ADDED and CHANGED (by object:
- * .link, .route or .neigh). Routes and neighbours outside the snapshot's scope (other tables,
- * bridge FDB entries) are not reported. */
+ * .link, .route, .neigh or .fdb). Routes and neighbours outside the snapshot's scope (other
+ * tables, a device's own "self" FDB entries) are not reported. */
 struct netstate_change {
 	enum netstate_object object;
 	enum netstate_action action;
@@ -237,6 +259,7 @@ struct netstate_change {
 		struct netstate_link link;
 		struct netstate_route route;
 		struct netstate_neigh neigh;
+		struct netstate_fdb fdb;
 	} old, new;
 };
 

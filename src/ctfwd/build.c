@@ -70,6 +70,13 @@ uint16_t ctfwd_guard_prio(uint16_t base, int family)
 	return (uint16_t)(base + (family == AF_INET ? 0 : 1));
 }
 
+uint16_t ctfwd_l2_prio(uint16_t base, int family)
+{
+	if (!base)
+		base = CTFWD_DEFAULT_PRIO_BASE;
+	return (uint16_t)(base - CTFWD_L2_PRIOS + (family == AF_INET ? 0 : 1));
+}
+
 static unsigned fam_bit(int family)
 {
 	return family == AF_INET ? PLAN_FAMILY_IPV4 : PLAN_FAMILY_IPV6;
@@ -570,6 +577,123 @@ static int device_rules(struct dev_ctx *c, struct entries *es, struct tc_rule_ve
 	return 0;
 }
 
+/* ---- L2: the bridge FDB ---- */
+
+static void fill_l2_rule(const struct ctfwd_input *in, struct tc_rule *r, uint32_t ifindex,
+                         int family, uint8_t proto, const uint8_t mac[6], uint32_t egress)
+{
+	struct tc_flower_key *k = &r->flower.key, *m = &r->flower.mask;
+	struct tc_action *a;
+
+	rule_base(in, r, ifindex, family, ctfwd_l2_prio(in->prio_base, family));
+	k->ip_proto = proto;
+	m->ip_proto = 0xff;
+	memcpy(k->eth_dst, mac, 6);
+	memset(m->eth_dst, 0xff, 6);
+	k->ct_state = TC_CT_TRACKED | TC_CT_ESTABLISHED;
+	m->ct_state = TC_CT_TRACKED | TC_CT_ESTABLISHED;
+	k->ct_zone = in->zone;
+	m->ct_zone = 0xffff;
+	a = tc_rule_add_action(r, TC_ACTION_MIRRED);
+	a->verdict = TC_VERDICT_STOLEN;
+	a->mirred.op = TC_MIRRED_EGRESS_REDIRECT;
+	a->mirred.ifindex = egress;
+}
+
+static const char *mac_str(const uint8_t m[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+/* The L2 rules of D when it is a bridge port: one per FDB entry of its bridge that lives
+ * behind another usable flowtable device, per family x protocol (ctfwd.h). */
+static int l2_rules(struct dev_ctx *c, struct tc_rule_vec *out)
+{
+	static const uint8_t protos[2] = {6, 17};
+	static const int fams[2] = {AF_INET, AF_INET6};
+	const struct netstate_snapshot *s = c->in->snap;
+	const struct ctfwd_device *d = c->d;
+	unsigned protomask = d->protos ? d->protos : PLAN_PROTO_ALL;
+	const struct netstate_link *br;
+	bool vlan_noted = false, refusal_noted = false;
+	char why[512], mb[24], brname[IFNAMSIZ + 16];
+
+	/* Only a bridge has FDB entries naming it as their master (NDA_MASTER): D's master is
+	 * a bridge exactly when some entry names it, whatever its link object says (libnl may
+	 * hold a sparse AF_BRIDGE notification for it). */
+	if (!c->ld->master)
+		return 0;
+	br = netstate_link_by_index(s, c->ld->master);
+	if (br)
+		snprintf(brname, sizeof(brname), "%s", br->name);
+	else
+		snprintf(brname, sizeof(brname), "ifindex %u", c->ld->master);
+	for (size_t i = 0; i < s->n_fdbs; i++) {
+		const struct netstate_fdb *f = &s->fdbs[i];
+		const struct netstate_link *le;
+
+		if (f->master != c->ld->master || f->ifindex == d->ifindex ||
+		    (f->state & NETSTATE_NUD_PERMANENT) || (f->mac[0] & 1))
+			continue;
+		le = usable_egress(c, f->ifindex);
+		if (!le || le->master != c->ld->master)
+			continue;
+		if (f->vlan) {
+			if (!vlan_noted)
+				note(c->notes,
+				     "%s -> %s: bridge %s: FDB entries with a VLAN id "
+				     "(vlan_filtering) "
+				     "get no L2 rules (first: %s vlan %u)",
+				     c->ld->name, le->name, brname, mac_str(f->mac, mb, sizeof(mb)),
+				     f->vlan);
+			vlan_noted = true;
+			continue;
+		}
+		for (int fi = 0; fi < 2; fi++) {
+			if (!(c->fams & fam_bit(fams[fi])))
+				continue;
+			for (int p = 0; p < 2; p++) {
+				struct tc_rule *r;
+
+				if (!(protomask & (1u << p)))
+					continue;
+				r = tc_rule_vec_add(out);
+				if (!r)
+					return -ENOMEM;
+				fill_l2_rule(c->in, r, d->ifindex, fams[fi], protos[p], f->mac,
+				             le->ifindex);
+				if (!d->profile ||
+				    profile_check_rule(d->profile, r, why, sizeof(why)))
+					continue;
+				out->n--;
+				if (!refusal_noted)
+					note(
+					    c->notes,
+					    "%s: L2 rule refused (%s): bridged connections stay in "
+					    "software (first: %s)",
+					    c->ld->name, why, mac_str(f->mac, mb, sizeof(mb)));
+				refusal_noted = true;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Sorts one device's L2 rules (out->v[start..]) by prio, then MAC, then ip_proto. */
+static int cmp_l2(const void *a, const void *b)
+{
+	const struct tc_rule *x = a, *y = b;
+	int c;
+
+	if (x->id.prio != y->id.prio)
+		return x->id.prio - y->id.prio;
+	c = memcmp(x->flower.key.eth_dst, y->flower.key.eth_dst, 6);
+	if (c)
+		return c;
+	return x->flower.key.ip_proto - y->flower.key.ip_proto;
+}
+
 static int build_device(const struct ctfwd_input *in, const struct ctfwd_device *d,
                         struct tc_rule_vec *out, struct notes *notes)
 {
@@ -606,7 +730,15 @@ static int build_device(const struct ctfwd_input *in, const struct ctfwd_device 
 		if (!c.ok[i])
 			note(notes, "%s -> %s: no forwarding: %s", c.ld->name, le->name, why);
 	}
-	rc = gateway_entries(&c, &es);
+	{
+		size_t start = out->n;
+
+		rc = l2_rules(&c, out);
+		if (!rc && out->n - start > 1)
+			qsort(&out->v[start], out->n - start, sizeof(*out->v), cmp_l2);
+	}
+	if (!rc)
+		rc = gateway_entries(&c, &es);
 	if (!rc)
 		rc = neighbour_entries(&c, &es);
 	if (!rc)
@@ -639,7 +771,8 @@ int ctfwd_build(const struct ctfwd_input *in, struct ctfwd_result *out)
 	if (!in->snap || (in->n_devices && !in->devices) || in->cookie_len > TC_COOKIE_MAX)
 		return -EINVAL;
 	if ((uint32_t)(in->prio_base ? in->prio_base : CTFWD_DEFAULT_PRIO_BASE) + CTFWD_PRIO_SPAN >
-	    0xffff)
+	        0xffff ||
+	    (in->prio_base && in->prio_base <= CTFWD_L2_PRIOS))
 		return -EINVAL;
 	for (size_t i = 0; i < in->n_devices && !rc; i++)
 		if (in->devices[i].ingress)

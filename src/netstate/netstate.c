@@ -227,6 +227,28 @@ static bool neigh_from_nl(struct rtnl_neigh *n, struct netstate_neigh *out)
 	return true;
 }
 
+/* A bridge's FDB entry for one of its ports; false for anything else (IP neighbours, a
+ * device's own "self" entries, entries of the bridge device itself). */
+static bool fdb_from_nl(struct rtnl_neigh *n, struct netstate_fdb *out)
+{
+	struct nl_addr *ll = rtnl_neigh_get_lladdr(n);
+	int state = rtnl_neigh_get_state(n);
+	int vlan = rtnl_neigh_get_vlan(n);
+
+	memset(out, 0, sizeof(*out));
+	if (rtnl_neigh_get_family(n) != AF_BRIDGE || !ll || nl_addr_get_len(ll) != 6)
+		return false;
+	out->ifindex = (uint32_t)rtnl_neigh_get_ifindex(n);
+	out->master = (uint32_t)rtnl_neigh_get_master(n);
+	out->flags = (uint8_t)rtnl_neigh_get_flags(n);
+	if (!out->master || out->master == out->ifindex || (out->flags & NTF_SELF))
+		return false;
+	memcpy(out->mac, nl_addr_get_binary_addr(ll), 6);
+	out->vlan = vlan > 0 ? (uint16_t)vlan : 0;
+	out->state = state < 0 ? 0 : (uint16_t)state;
+	return true;
+}
+
 /* ---- driver info ---- */
 
 static bool read_hex_file(const char *path, uint16_t *out)
@@ -372,6 +394,19 @@ static void report(struct netstate *ns, const struct netstate_change *c)
 		ns->opts.change(ns->opts.ctx, c);
 }
 
+/*
+ * Whether a link object is a device of its own. A bridge announces its ports (and itself)
+ * with sparse RTM_NEWLINK messages of family AF_BRIDGE (port state, VLANs: no IFLA_LINKINFO);
+ * libnl keys links by (ifindex, family), so for a port those become a second object with the
+ * same ifindex and no kind, which a snapshot must not mix with the port's own (AF_UNSPEC)
+ * object. libnl files a bridge device itself under AF_BRIDGE (from its kind), so objects
+ * with a kind stay.
+ */
+static bool link_is_device(struct rtnl_link *l)
+{
+	return rtnl_link_get_family(l) == AF_UNSPEC || rtnl_link_get_type(l) != NULL;
+}
+
 static enum netstate_action action_of(int act)
 {
 	switch (act) {
@@ -393,6 +428,9 @@ static void on_change(struct nl_cache *cache, struct nl_object *old_obj, struct 
 
 	memset(&c, 0, sizeof(c));
 	c.action = action_of(act);
+	if (cache == ns->links &&
+	    !link_is_device((struct rtnl_link *)(new_obj ? new_obj : old_obj)))
+		return;
 	if (cache == ns->links) {
 		c.object = NETSTATE_CHANGE_LINK;
 		if (old_obj) {
@@ -417,6 +455,14 @@ static void on_change(struct nl_cache *cache, struct nl_object *old_obj, struct 
 			have_old = route_from_nl((struct rtnl_route *)old_obj, &c.old.route);
 		if (new_obj)
 			have_new = route_from_nl((struct rtnl_route *)new_obj, &c.new.route);
+	} else if (cache == ns->neighs &&
+	           rtnl_neigh_get_family((struct rtnl_neigh *)(new_obj ? new_obj : old_obj)) ==
+	               AF_BRIDGE) {
+		c.object = NETSTATE_CHANGE_FDB;
+		if (old_obj)
+			have_old = fdb_from_nl((struct rtnl_neigh *)old_obj, &c.old.fdb);
+		if (new_obj)
+			have_new = fdb_from_nl((struct rtnl_neigh *)new_obj, &c.new.fdb);
 	} else if (cache == ns->neighs) {
 		c.object = NETSTATE_CHANGE_NEIGH;
 		if (old_obj)
@@ -464,6 +510,33 @@ static int add_cache(struct netstate *ns, const char *name, struct nl_cache **ou
 	return 0;
 }
 
+/*
+ * The bridge FDB into the neighbour cache. The route/neigh cache's own dump (AF_UNSPEC)
+ * reaches the kernel's neighbour tables only (neigh_dump_info answers it, not the bridge's
+ * rtnl_fdb_dump), while RTNLGRP_NEIGH events carry FDB changes too and land in that cache.
+ * So the FDB is dumped once through a separate AF_BRIDGE cache and its entries are merged into
+ * the neighbour cache (no change callbacks), at open and after every resync (whose AF_UNSPEC
+ * dump drops them). A cache manager takes one cache per kind, hence the merge.
+ */
+static int fill_fdb(struct netstate *ns)
+{
+	struct nl_cache *fdb;
+	struct nl_object *o, *next;
+	int err = nl_cache_alloc_name("route/neigh", &fdb);
+
+	if (err < 0)
+		return nlerr(err);
+	nl_cache_set_arg1(fdb, AF_BRIDGE);
+	err = nl_cache_refill(ns->syncsock, fdb);
+	/* nl_cache_include() moves a new object out of fdb: take the next one first */
+	for (o = nl_cache_get_first(fdb); o && err >= 0; o = next) {
+		next = nl_cache_get_next(o);
+		err = nl_cache_include(ns->neighs, o, NULL, NULL);
+	}
+	nl_cache_free(fdb);
+	return err < 0 ? nlerr(err) : 0;
+}
+
 int netstate_open(struct netstate **out, const struct netstate_opts *o)
 {
 	struct netstate *ns = calloc(1, sizeof(*ns));
@@ -500,6 +573,8 @@ int netstate_open(struct netstate **out, const struct netstate_opts *o)
 			rc = add_cache(ns, "route/route", &ns->routes);
 		if (!rc)
 			rc = add_cache(ns, "route/neigh", &ns->neighs);
+		if (!rc)
+			rc = fill_fdb(ns);
 		ns->opts.change = fn;
 	}
 	if (rc)
@@ -549,6 +624,12 @@ static int resync(struct netstate *ns)
 
 		if (err < 0)
 			return nlerr(err);
+	}
+	{
+		int rc = fill_fdb(ns);
+
+		if (rc)
+			return rc;
 	}
 	ns->n_drv = 0; /* any link may have been replaced meanwhile */
 	ns->stats.resyncs++;
@@ -600,12 +681,16 @@ int netstate_snapshot(struct netstate *ns, struct netstate_snapshot *out)
 	struct grow gl = {.size = sizeof(struct netstate_link)};
 	struct grow gr = {.size = sizeof(struct netstate_route)};
 	struct grow gn = {.size = sizeof(struct netstate_neigh)};
+	struct grow gf = {.size = sizeof(struct netstate_fdb)};
 	struct nl_object *o;
 
 	memset(out, 0, sizeof(*out));
 	for (o = nl_cache_get_first(ns->links); o; o = nl_cache_get_next(o)) {
-		struct netstate_link *l = grow_push(&gl);
+		struct netstate_link *l;
 
+		if (!link_is_device((struct rtnl_link *)o))
+			continue;
+		l = grow_push(&gl);
 		if (!l)
 			goto nomem;
 		link_from_nl((struct rtnl_link *)o, l);
@@ -620,8 +705,18 @@ int netstate_snapshot(struct netstate *ns, struct netstate_snapshot *out)
 			gr.n--;
 	}
 	for (o = nl_cache_get_first(ns->neighs); o; o = nl_cache_get_next(o)) {
-		struct netstate_neigh *n = grow_push(&gn);
+		struct netstate_neigh *n;
 
+		if (rtnl_neigh_get_family((struct rtnl_neigh *)o) == AF_BRIDGE) {
+			struct netstate_fdb *f = grow_push(&gf);
+
+			if (!f)
+				goto nomem;
+			if (!fdb_from_nl((struct rtnl_neigh *)o, f))
+				gf.n--;
+			continue;
+		}
+		n = grow_push(&gn);
 		if (!n)
 			goto nomem;
 		if (!neigh_from_nl((struct rtnl_neigh *)o, n) ||
@@ -634,11 +729,14 @@ int netstate_snapshot(struct netstate *ns, struct netstate_snapshot *out)
 	out->n_routes = gr.n;
 	out->neighs = gn.v;
 	out->n_neighs = gn.n;
+	out->fdbs = gf.v;
+	out->n_fdbs = gf.n;
 	netstate_snapshot_sort(out);
 	return 0;
 nomem:
 	free(gl.v);
 	free(gr.v);
 	free(gn.v);
+	free(gf.v);
 	return -ENOMEM;
 }

@@ -15,6 +15,7 @@ void netstate_snapshot_free(struct netstate_snapshot *s)
 	free(s->links);
 	free(s->routes);
 	free(s->neighs);
+	free(s->fdbs);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -60,8 +61,25 @@ static int cmp_neigh(const void *a, const void *b)
 	return memcmp(&x->addr, &y->addr, addr_len(x->family));
 }
 
+static int cmp_fdb(const void *a, const void *b)
+{
+	const struct netstate_fdb *x = a, *y = b;
+	int c;
+
+	if (x->master != y->master)
+		return (x->master > y->master) - (x->master < y->master);
+	c = memcmp(x->mac, y->mac, 6);
+	if (c)
+		return c;
+	if (x->vlan != y->vlan)
+		return x->vlan - y->vlan;
+	return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
 void netstate_snapshot_sort(struct netstate_snapshot *s)
 {
+	if (s->n_fdbs)
+		qsort(s->fdbs, s->n_fdbs, sizeof(*s->fdbs), cmp_fdb);
 	if (s->n_links)
 		qsort(s->links, s->n_links, sizeof(*s->links), cmp_link);
 	if (s->n_routes)
@@ -93,6 +111,7 @@ int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_
 	dst->links = dup_array(src->links, src->n_links, sizeof(*src->links), &rc);
 	dst->routes = dup_array(src->routes, src->n_routes, sizeof(*src->routes), &rc);
 	dst->neighs = dup_array(src->neighs, src->n_neighs, sizeof(*src->neighs), &rc);
+	dst->fdbs = dup_array(src->fdbs, src->n_fdbs, sizeof(*src->fdbs), &rc);
 	if (rc) {
 		netstate_snapshot_free(dst);
 		return rc;
@@ -100,6 +119,7 @@ int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_
 	dst->n_links = src->n_links;
 	dst->n_routes = src->n_routes;
 	dst->n_neighs = src->n_neighs;
+	dst->n_fdbs = src->n_fdbs;
 	return 0;
 }
 
@@ -237,4 +257,16 @@ const char *netstate_nud_str(uint16_t state, char *buf, size_t len)
 	if (!off)
 		snprintf(buf, len, "NONE");
 	return buf;
+}
+
+const struct netstate_fdb *netstate_fdb_lookup(const struct netstate_snapshot *s, uint32_t master,
+                                               const uint8_t mac[6], uint16_t vlan)
+{
+	for (size_t i = 0; i < s->n_fdbs; i++) {
+		const struct netstate_fdb *f = &s->fdbs[i];
+
+		if (f->master == master && f->vlan == vlan && memcmp(f->mac, mac, 6) == 0)
+			return f;
+	}
+	return NULL;
 }

@@ -122,6 +122,14 @@ static int cmd_snapshot(void)
 		print_route(&s, &s.routes[i]);
 	for (size_t i = 0; i < s.n_neighs; i++)
 		print_neigh(&s, &s.neighs[i]);
+	for (size_t i = 0; i < s.n_fdbs; i++) {
+		char mac[32];
+
+		printf("fdb %s %s master %s vlan %u state 0x%x flags 0x%x\n",
+		       mac_str(s.fdbs[i].mac, mac, sizeof(mac)), dev_name(&s, s.fdbs[i].ifindex),
+		       dev_name(&s, s.fdbs[i].master), s.fdbs[i].vlan, s.fdbs[i].state,
+		       s.fdbs[i].flags);
+	}
 	netstate_snapshot_free(&s);
 	netstate_close(ns);
 	return 0;
@@ -161,6 +169,14 @@ static void on_change(void *ctx, const struct netstate_change *c)
 	case NETSTATE_CHANGE_RESYNC:
 		printf("change resync\n");
 		break;
+	case NETSTATE_CHANGE_FDB: {
+		const struct netstate_fdb *f =
+		    c->action == NETSTATE_REMOVED ? &c->old.fdb : &c->new.fdb;
+
+		printf("change fdb %s %s port %u bridge %u vlan %u state 0x%x\n", acts[c->action],
+		       mac_str(f->mac, m1, sizeof(m1)), f->ifindex, f->master, f->vlan, f->state);
+		break;
+	}
 	}
 	fflush(stdout);
 }
@@ -199,6 +215,23 @@ static int cmd_watch(int seconds)
 	}
 	printf("changes %llu resyncs %llu\n", (unsigned long long)netstate_stats(ns)->changes,
 	       (unsigned long long)netstate_stats(ns)->resyncs);
+	if (getenv("NTO_LABDRIVER_WATCH_SNAPSHOT")) { /* debugging: the state after the events */
+		struct netstate_snapshot s;
+
+		if (netstate_snapshot(ns, &s) == 0) {
+			char mac[32];
+
+			for (size_t i = 0; i < s.n_links; i++)
+				print_link(&s.links[i]);
+			for (size_t i = 0; i < s.n_fdbs; i++)
+				printf("fdb %s %s master %s vlan %u state 0x%x\n",
+				       mac_str(s.fdbs[i].mac, mac, sizeof(mac)),
+				       dev_name(&s, s.fdbs[i].ifindex),
+				       dev_name(&s, s.fdbs[i].master), s.fdbs[i].vlan,
+				       s.fdbs[i].state);
+			netstate_snapshot_free(&s);
+		}
+	}
 	netstate_close(ns);
 	return w.lladdr_changed ? 0 : 1;
 }
