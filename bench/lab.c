@@ -23,6 +23,11 @@
  *                                        rules acknowledged, N connections one at a time
  *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
  *                                        install the two rules of one (unNATed) TCP connection
+ *   bench_lab ctcreate FROM N            conntrack entries FROM..FROM+N-1 (restart-daemon's
+ *                                        masqueraded TCP connections) through ctnetlink
+ *   bench_lab ctverify LAN WAN           every such entry has one rule of ours on LAN and one
+ *                                        on WAN; no orphans, no duplicates (by cookie id)
+ *   bench_lab ctdupe DEV K               a copy of the first K rules of ours at the next prio
  *
  * Each prints `time_s=<seconds>` for its timed part (and errors=<n>); exits 1 on any failure.
  */
@@ -1201,6 +1206,241 @@ static int cmd_flowpair(char **argv)
 	return 0;
 }
 
+/* ---- restart-daemon: conntrack entries for a real daemon, and the check afterwards ------- */
+
+/* Connection i (0..N-1) of restart-daemon: client 10.0.1.2:(10000+i) -> server 10.0.2.2:5201,
+ * masqueraded to 10.0.2.1 with the same port; TCP ESTABLISHED, ASSURED, an hour to live. */
+static void rd_conn(uint32_t i, struct ct_event *ev)
+{
+	struct flow_conn *c = &ev->conn;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = CT_EVENT_NEW;
+	c->orig.family = c->reply.family = AF_INET;
+	c->orig.proto = c->reply.proto = IPPROTO_TCP;
+	c->orig.src.v4.s_addr = htonl(0x0a000102u);
+	c->orig.dst.v4.s_addr = htonl(0x0a000202u);
+	c->orig.sport = (uint16_t)(10000u + i);
+	c->orig.dport = 5201;
+	c->reply.src = c->orig.dst;
+	c->reply.dst.v4.s_addr = htonl(0x0a000201u);
+	c->reply.sport = 5201;
+	c->reply.dport = c->orig.sport;
+	ev->status = CT_ST_CONFIRMED | CT_ST_SEEN_REPLY | CT_ST_ASSURED | CT_ST_SRC_NAT;
+	ev->has_tcp_state = true;
+	ev->tcp_state = CT_TCP_ESTABLISHED;
+	ev->has_timeout = true;
+	ev->timeout = 3600;
+}
+
+/* ctcreate FROM N: connections FROM..FROM+N-1 created through ctnetlink (what conntrack -I
+ * does), in the current network namespace. */
+static int cmd_ctcreate(char **argv)
+{
+	unsigned long from = strtoul(argv[0], NULL, 10), n = parse_count(argv[1]);
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	size_t errors = 0;
+	uint64_t t0;
+
+	if (!h)
+		die("nfct_open: %s", strerror(errno));
+	if (from + n > 55000)
+		die("at most 55,000 connections (client ports 10000..64999)");
+	t0 = bench_now_ns();
+	for (unsigned long i = from; i < from + n; i++) {
+		struct ct_event ev;
+		struct nf_conntrack *ct;
+
+		rd_conn((uint32_t)i, &ev);
+		ct = ct_event_to_nfct(&ev);
+		if (!ct)
+			die("out of memory");
+		if (nfct_query(h, NFCT_Q_CREATE, ct) < 0 && errno != EEXIST)
+			errors++;
+		nfct_destroy(ct);
+	}
+	printf("ctcreate: created=%lu errors=%zu time_s=%.6f\n", n, errors,
+	       (double)(bench_now_ns() - t0) / 1e9);
+	nfct_close(h);
+	return errors ? 1 : 0;
+}
+
+struct cv_ids {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int cv_ct(void *ctx, const struct ct_event *ev)
+{
+	struct cv_ids *ids = ctx;
+
+	if (ev->conn.orig.proto != IPPROTO_TCP || ev->conn.orig.dport != 5201)
+		return 0;
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? 2 * ids->cap : 4096;
+		ids->v = realloc(ids->v, ids->cap * sizeof(*ids->v));
+		if (!ids->v)
+			die("out of memory");
+	}
+	ids->v[ids->n++] = ev->id;
+	return 0;
+}
+
+struct cv_rule {
+	uint64_t id;
+	uint32_t ifindex, handle;
+	uint16_t prio;
+};
+
+struct cv_rules {
+	struct cv_rule *v;
+	size_t n, cap, others;
+};
+
+static int cv_rule(void *ctx, const struct tc_rule *r)
+{
+	struct cv_rules *rs = ctx;
+
+	if (!nto_cookie_is_ours(r)) {
+		rs->others++;
+		return 0;
+	}
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 4096;
+		rs->v = realloc(rs->v, rs->cap * sizeof(*rs->v));
+		if (!rs->v)
+			die("out of memory");
+	}
+	rs->v[rs->n++] = (struct cv_rule){.id = nto_cookie_rule_id_of(r),
+	                                  .ifindex = r->id.ifindex,
+	                                  .handle = r->id.handle,
+	                                  .prio = r->id.prio};
+	return 0;
+}
+
+static void cv_reset(void *ctx, enum tc_hook hook)
+{
+	struct cv_rules *rs = ctx;
+
+	(void)hook;
+	rs->n = rs->others = 0; /* ingress only has rules of ours here: start over */
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cvr_cmp(const void *a, const void *b)
+{
+	const struct cv_rule *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+/* ctverify LAN WAN: every conntrack entry of restart-daemon's (dport 5201) must have exactly
+ * one rule of ours on LAN and one on WAN (by the cookie's conntrack id); no rule of ours may
+ * name a conntrack id that does not exist (orphans) or be there twice (duplicates). */
+static int cmd_ctverify(char **argv)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct cv_ids ids = {0};
+	struct cv_rules rs = {0};
+	struct ct_handler hd = {.fn = cv_ct, .ctx = &ids};
+	struct nlc_sock *s = open_route();
+	size_t missing = 0, dup = 0, orphans = 0, j = 0;
+	uint32_t dev[2] = {ifindex_of(argv[0]), ifindex_of(argv[1])};
+	int rc;
+
+	if (!h)
+		die("nfct_open: %s", strerror(errno));
+	rc = ct_dump(h, &hd);
+	if (rc)
+		die("conntrack dump: %s", strerror(-rc));
+	for (int d = 0; d < 2; d++) {
+		struct cv_rules one = {0};
+		struct nlc_tc_dump_cb cb = {.rule = cv_rule, .reset = cv_reset, .ctx = &one};
+		struct nlc_extack ext;
+
+		rc = nlc_tc_dump(s, dev[d], &cb, NULL, &ext);
+		if (rc)
+			die("dump: %s %s", strerror(-rc), ext.msg);
+		rs.v = realloc(rs.v, (rs.n + one.n + 1) * sizeof(*rs.v));
+		if (!rs.v)
+			die("out of memory");
+		memcpy(rs.v + rs.n, one.v, one.n * sizeof(*one.v));
+		rs.n += one.n;
+		rs.others += one.others;
+		free(one.v);
+	}
+	qsort(ids.v, ids.n, sizeof(*ids.v), u32_cmp);
+	qsort(rs.v, rs.n, sizeof(*rs.v), cvr_cmp);
+	/* merge: conntrack ids against rules sorted by (id, ifindex) */
+	for (size_t i = 0; i < ids.n; i++) {
+		size_t on[2] = {0, 0};
+
+		while (j < rs.n && rs.v[j].id < ids.v[i])
+			orphans++, j++;
+		for (; j < rs.n && rs.v[j].id == ids.v[i]; j++)
+			for (int d = 0; d < 2; d++)
+				on[d] += rs.v[j].ifindex == dev[d];
+		for (int d = 0; d < 2; d++) {
+			missing += on[d] == 0;
+			dup += on[d] > 1 ? on[d] - 1 : 0;
+		}
+	}
+	orphans += rs.n - j;
+	printf("ctverify: conns=%zu rules=%zu missing=%zu duplicates=%zu orphans=%zu others=%zu\n",
+	       ids.n, rs.n, missing, dup, orphans, rs.others);
+	free(ids.v);
+	free(rs.v);
+	nlc_close(s);
+	nfct_close(h);
+	return missing || dup || orphans ? 1 : 0;
+}
+
+/* ctdupe DEV K: the first K rules of ours on DEV get a second copy at the next prio (what a
+ * crashed run could leave behind: a duplicate the restarted daemon must delete). */
+static int dupe_rule(void *ctx, const struct tc_rule *r)
+{
+	struct tc_rule_vec *v = ctx;
+	struct tc_rule *c;
+
+	if (!nto_cookie_is_ours(r) || v->n >= v->cap)
+		return 0;
+	c = &v->v[v->n++];
+	*c = *r;
+	c->id.prio = (uint16_t)(r->id.prio + 1);
+	return 0;
+}
+
+static int cmd_ctdupe(char **argv)
+{
+	size_t k = parse_count(argv[1]);
+	struct tc_rule_vec v = {.v = calloc(k, sizeof(struct tc_rule)), .cap = k};
+	struct nlc_tc_result *res = calloc(k, sizeof(*res));
+	struct nlc_tc_dump_cb cb = {.rule = dupe_rule, .ctx = &v};
+	struct nlc_sock *s = open_route();
+	struct nlc_extack ext;
+	int rc;
+
+	if (!v.v || !res)
+		die("out of memory");
+	rc = nlc_tc_dump(s, ifindex_of(argv[0]), &cb, NULL, &ext);
+	if (rc)
+		die("dump: %s %s", strerror(-rc), ext.msg);
+	rc = nlc_tc_replace_batch_noecho(s, v.v, v.n, res, NULL);
+	printf("ctdupe: duplicates=%zu errors=%d\n", v.n, rc);
+	free(v.v);
+	free(res);
+	nlc_close(s);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -1235,10 +1475,17 @@ int main(int argc, char **argv)
 		return cmd_latency(argv + 2);
 	if (strcmp(cmd, "flowpair") == 0 && nargs == 6)
 		return cmd_flowpair(argv + 2);
+	if (strcmp(cmd, "ctcreate") == 0 && nargs == 2)
+		return cmd_ctcreate(argv + 2);
+	if (strcmp(cmd, "ctverify") == 0 && nargs == 2)
+		return cmd_ctverify(argv + 2);
+	if (strcmp(cmd, "ctdupe") == 0 && nargs == 2)
+		return cmd_ctdupe(argv + 2);
 	fprintf(stderr, "usage: bench_lab text|encode DEV PEER N ADD DEL | replay FILE |\n"
 	                "       add DEV PEER N [--no-echo] | del DEV PEER N | count DEV |\n"
 	                "       restart-setup|reconcile|verify DEV PEER N | rawdump DEV |\n"
-	                "       latency LAN WAN N |\n"
+	                "       latency LAN WAN N | ctcreate FROM N | ctverify LAN WAN |\n"
+	                "       ctdupe DEV K |\n"
 	                "       flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC "
 	                "WAN-PEER-MAC\n");
 	return 2;

@@ -371,6 +371,10 @@ void ct_flow_to_event(const struct ct_flow *f, struct ct_event *ev);
 /* The ids of a flow's two rules (what a stats get or a delete needs). */
 void ct_engine_rule_ids(const struct ct_engine *e, const struct ct_flow *f, struct tc_id ids[2]);
 
+/* Handles below next are taken (rules adopted after a restart): the engine allocates from next
+ * on (never lowers its counter). */
+void ct_engine_reserve_handles(struct ct_engine *e, uint32_t next);
+
 /* ---- edges (libnetfilter_conntrack) ---------------------------------------------------------- */
 
 /* Builds a libnetfilter_conntrack object for an event's tuples/zone/mark/status (for tests and
@@ -380,7 +384,8 @@ struct nf_conntrack *ct_event_to_nfct(const struct ct_event *ev);
 /* Sets the timeout of the connection with the original tuple + zone of key:
  * nfct_query(NFCT_Q_UPDATE) with ATTR_TIMEOUT (TCP: and the flags of ct_set_tcp_liberal, which
  * segments that reached the stack since may have undone). Returns 0 or a negative errno
- * (-EOPNOTSUPP for entries the kernel's flowtable holds, -ENOENT when gone). */
+ * (-EOPNOTSUPP for entries the kernel's flowtable holds, -ENOENT when gone or, for TCP, no
+ * longer ESTABLISHED: a closing entry keeps the timeout of its state, see nfct.c). */
 int ct_refresh_timeout(struct nfct_handle *h, const struct ct_key *key, uint32_t timeout_s);
 
 /* Sets IP_CT_TCP_FLAG_BE_LIBERAL and clears IP_CT_TCP_FLAG_MAXACK_SET on both directions of

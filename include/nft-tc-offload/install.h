@@ -63,4 +63,7 @@ long flush_owned_match(struct nlc_sock *s, const uint32_t *ifindexes, size_t n,
 /* The owner field of one of our rules' cookie (bytes 4..7); 0 when the rule is not ours. */
 uint32_t nto_cookie_owner_of(const struct tc_rule *r);
 
+/* The rule id of one of our rules' cookie (bytes 8..15); 0 when the rule is not ours. */
+uint64_t nto_cookie_rule_id_of(const struct tc_rule *r);
+
 #endif

@@ -194,6 +194,12 @@ static uint16_t vlan_of(const struct ct_flow *f, enum flow_dir d)
 	return 0;
 }
 
+void ct_engine_reserve_handles(struct ct_engine *e, uint32_t next)
+{
+	if (next > e->next_handle)
+		e->next_handle = next;
+}
+
 void ct_engine_rule_ids(const struct ct_engine *e, const struct ct_flow *f, struct tc_id ids[2])
 {
 	for (int d = 0; d < 2; d++) {

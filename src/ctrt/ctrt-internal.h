@@ -39,6 +39,12 @@ struct sync_result {
 
 /* Deletes, changes and adds what ctfwd_diff() says (in that order), with a clsact on every
  * device that gets a rule. Returns 0 or -ENOMEM; refusals are counted in out->failed. */
+/* ctfwd_diff() of the same arguments, grouped first by place and match (sync.c): the same
+ * result (rule order may differ) without comparing every rule with every other. */
+struct ctfwd_diff;
+int sync_diff(const struct tc_rule *installed, size_t n_installed, const struct tc_rule *wanted,
+              size_t n_wanted, struct ctfwd_diff *out);
+
 int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
                const struct tc_rule_vec *wanted, const struct sync_apply_opts *o,
                struct sync_result *out);

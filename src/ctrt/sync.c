@@ -78,6 +78,153 @@ int sync_dump(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, sync_sele
 	return 0;
 }
 
+/*
+ * ctfwd_diff() compares every wanted rule with every installed one (quadratic). A wanted rule
+ * can only be kept or changed by an installed rule in the same place (device or block, hook,
+ * chain, prio, protocol) with the same match, so both sets are grouped by the place and a hash
+ * of part of the match (each field as its mask and its masked key, which flower_equal() treats
+ * as equal exactly when these bytes are equal), sorted, and ctfwd_diff() runs per group: the
+ * same result, in O(n log n) plus the groups' own sizes squared (a group holds rules that only
+ * differ in actions or in fields outside the hash: one or two, in practice).
+ */
+struct grp_ref {
+	uint64_t h;
+	size_t i;
+	bool wanted;
+};
+
+static void hash_bytes(uint64_t *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ b[i]) * 1099511628211ull;
+}
+
+static void hash_masked(uint64_t *h, const void *key, const void *mask, size_t n)
+{
+	const uint8_t *k = key, *m = mask;
+
+	for (size_t i = 0; i < n; i++) {
+		*h = (*h ^ m[i]) * 1099511628211ull;
+		*h = (*h ^ (uint8_t)(k[i] & m[i])) * 1099511628211ull;
+	}
+}
+
+static uint64_t group_hash(const struct tc_rule *r)
+{
+	const struct tc_flower_key *k = &r->flower.key, *m = &r->flower.mask;
+	uint64_t h = 14695981039346656037ull;
+	uint32_t place[5] = {r->id.ifindex, r->id.block_index, (uint32_t)r->id.hook, r->id.chain,
+	                     (uint32_t)r->id.prio << 16 | r->id.protocol};
+
+	hash_bytes(&h, place, sizeof(place));
+#define HM(f) hash_masked(&h, &k->f, &m->f, sizeof(k->f))
+	HM(ip_proto);
+	HM(src);
+	HM(dst);
+	HM(src_port);
+	HM(dst_port);
+	HM(eth_dst);
+	HM(ct_state);
+	HM(ct_zone);
+	HM(ct_mark);
+#undef HM
+	return h;
+}
+
+static int grp_cmp(const void *a, const void *b)
+{
+	const struct grp_ref *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	if (x->wanted != y->wanted)
+		return x->wanted ? 1 : -1;
+	return x->i < y->i ? -1 : x->i > y->i; /* stable: ctfwd_diff's order within a group */
+}
+
+static int append_rules(struct tc_rule **dst, size_t *n, size_t *cap, const struct tc_rule *src,
+                        size_t k)
+{
+	if (*n + k > *cap) {
+		size_t c = *cap ? *cap : 16;
+		struct tc_rule *v;
+
+		while (c < *n + k)
+			c *= 2;
+		v = realloc(*dst, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		*dst = v;
+		*cap = c;
+	}
+	if (k)
+		memcpy(*dst + *n, src, k * sizeof(*src));
+	*n += k;
+	return 0;
+}
+
+int sync_diff(const struct tc_rule *installed, size_t n_installed, const struct tc_rule *wanted,
+              size_t n_wanted, struct ctfwd_diff *out)
+{
+	size_t n = n_installed + n_wanted, cap_del = 0, cap_change = 0, cap_add = 0, cap_keep = 0;
+	struct grp_ref *refs = calloc(n + 1, sizeof(*refs));
+	struct tc_rule *gi = NULL, *gw = NULL;
+	size_t cap_gi = 0, cap_gw = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_installed; i++)
+		refs[i] = (struct grp_ref){.h = group_hash(&installed[i]), .i = i, .wanted = false};
+	for (size_t i = 0; i < n_wanted; i++)
+		refs[n_installed + i] =
+		    (struct grp_ref){.h = group_hash(&wanted[i]), .i = i, .wanted = true};
+	qsort(refs, n, sizeof(*refs), grp_cmp);
+	for (size_t a = 0, b; a < n && !rc; a = b) {
+		struct ctfwd_diff d;
+		size_t ni = 0, nw = 0;
+
+		for (b = a; b < n && refs[b].h == refs[a].h; b++)
+			;
+		for (size_t j = a; j < b && !rc; j++) {
+			if (refs[j].wanted)
+				rc = append_rules(&gw, &nw, &cap_gw, &wanted[refs[j].i], 1);
+			else
+				rc = append_rules(&gi, &ni, &cap_gi, &installed[refs[j].i], 1);
+		}
+		if (rc)
+			break;
+		rc = ctfwd_diff(gi, ni, gw, nw, &d);
+		if (rc)
+			break;
+		rc = append_rules(&out->del, &out->n_del, &cap_del, d.del, d.n_del);
+		if (!rc)
+			rc = append_rules(&out->change, &out->n_change, &cap_change, d.change,
+			                  d.n_change);
+		if (!rc)
+			rc = append_rules(&out->add, &out->n_add, &cap_add, d.add, d.n_add);
+		if (!rc)
+			rc = append_rules(&out->keep, &out->n_keep, &cap_keep, d.keep, d.n_keep);
+		ctfwd_diff_free(&d);
+	}
+	free(refs);
+	free(gi);
+	free(gw);
+	if (rc)
+		ctfwd_diff_free(out);
+	return rc;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void describe(const char *what, const struct tc_rule *r, const struct nlc_tc_result *res,
                      tc_ifname_fn ifname, void *ctx, char *out, size_t len)
 {
@@ -125,7 +272,7 @@ int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = ctfwd_diff(installed->v, installed->n, wanted->v, wanted->n, &d);
+	rc = sync_diff(installed->v, installed->n, wanted->v, wanted->n, &d);
 	if (rc)
 		return rc;
 	max = d.n_del + d.n_change + d.n_add + 1;
@@ -159,15 +306,20 @@ int sync_apply(struct nlc_sock *s, const struct tc_rule_vec *installed,
 	}
 	if (d.n_add) {
 		/* a clsact on every device that gets a rule (an existing one is fine) */
+		uint32_t *devs = malloc(d.n_add * sizeof(*devs));
+
+		for (size_t i = 0; devs && i < d.n_add; i++)
+			devs[i] = d.add[i].id.ifindex;
+		if (devs)
+			qsort(devs, d.n_add, sizeof(*devs), u32_cmp);
 		for (size_t i = 0; i < d.n_add; i++) {
 			struct nlc_extack ext;
-			bool seen = false;
+			uint32_t dev = devs ? devs[i] : d.add[i].id.ifindex;
 
-			for (size_t j = 0; j < i && !seen; j++)
-				seen = d.add[j].id.ifindex == d.add[i].id.ifindex;
-			if (!seen)
-				nlc_tc_ensure_clsact(s, d.add[i].id.ifindex, &ext);
+			if (!devs || i == 0 || devs[i] != devs[i - 1])
+				nlc_tc_ensure_clsact(s, dev, &ext);
 		}
+		free(devs);
 		memset(res, 0, max * sizeof(*res));
 		nlc_tc_replace_batch(s, d.add, d.n_add, res, NULL, NULL);
 		out->failed += count_failures("add", d.add, d.n_add, res, false, o);

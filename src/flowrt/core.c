@@ -62,6 +62,28 @@ struct fr_op {
 	struct tc_rule rules[2];
 };
 
+/* One rule of ours found installed at start (the adoption index: 48 bytes a rule, never a
+ * struct tc_rule). digest: a hash of the rule's tc_encode() bytes with handle 0 (the id's
+ * other fields, match, actions, cookie; not the kernel's state). */
+struct fr_inst {
+	uint64_t rule_id; /* the cookie's rule id: the conntrack id */
+	uint64_t digest;
+	uint32_t owner, ifindex, chain, handle;
+	uint16_t prio, protocol;
+	uint8_t hook, claimed;
+};
+
+struct fr_adopt {
+	bool active; /* between fr_adopt_begin and fr_adopt_end */
+	struct fr_inst *v;
+	size_t n, cap;
+	bool fix; /* a flow's handles to set after the engine's install (adopted or in place) */
+	uint32_t fix_ft;
+	struct ct_key fix_key;
+	uint32_t fix_handle[2];
+	struct fr_adopt_stats st;
+};
+
 struct fr_core {
 	struct fr_params p;
 	struct fr_ft *fts;
@@ -81,6 +103,7 @@ struct fr_core {
 	size_t n_seen, cap_seen;
 	bool seen_lost; /* a key could not be kept: no sweep after this dump */
 	uint32_t now;
+	struct fr_adopt ad;
 };
 
 __attribute__((format(printf, 3, 4))) static void logf_(const struct fr_core *rt, enum log_level l,
@@ -156,6 +179,8 @@ static bool same_rules(const struct fr_op *a, const struct ct_op *b)
 	return true;
 }
 
+static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op *o);
+
 static int sink(void *ctx, const struct ct_op *op)
 {
 	struct fr_ft *ft = ctx;
@@ -203,6 +228,8 @@ static int sink(void *ctx, const struct ct_op *op)
 			nto_cookie_make(o->rules[d].cookie, ft->owner, op->ct_id);
 			o->rules[d].cookie_len = NTO_COOKIE_LEN;
 		}
+	if (op->kind == CT_OP_INSTALL && rt->ad.active && adopt_match(rt, ft, o))
+		rt->n_ops--; /* both rules are in the kernel already */
 	return 0;
 }
 
@@ -395,6 +422,7 @@ void fr_destroy(struct fr_core *rt)
 	free(rt->ops);
 	free(rt->clsact);
 	free(rt->seen);
+	free(rt->ad.v);
 	free(rt);
 }
 
@@ -455,12 +483,17 @@ unsigned fr_stats_interval_ms(const struct fr_core *rt)
 
 /* ---- events and dumps ------------------------------------------------------------------------ */
 
+static void adopt_fix(struct fr_core *rt, size_t ft);
+
 static void feed(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
 {
-	for (size_t i = 0; i < rt->n_fts; i++)
+	for (size_t i = 0; i < rt->n_fts; i++) {
 		if (ct_engine_event(rt->fts[i].e, ev, now_s))
 			logf_(rt, LOG_LEVEL_ERROR, "flowtable %s: out of memory for a connection",
 			      rt->fts[i].name);
+		if (rt->ad.fix)
+			adopt_fix(rt, i);
+	}
 }
 
 void fr_event(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
@@ -830,6 +863,307 @@ void fr_remove_all(struct fr_core *rt)
 	fr_flush(rt);
 }
 
+/* ---- adoption after a restart ------------------------------------------------------------- */
+
+/*
+ * A 64-bit hash of what tc_rule_equal() compares, handle excepted: the id's other fields, the
+ * flower key, mask and flags, the actions in use and the cookie, as bytes. Decoded and built
+ * rules both start zeroed (tc_decode, tc_rule_init, tc_rule_add_action), so equal rules hash
+ * equal whenever they were filled alike; a rule filled differently but equal under
+ * tc_rule_equal (bits under a zero mask, say) only costs a replace in place. The index is keyed
+ * by owner, conntrack id and place first, so a digest only ever separates the few rules of one
+ * connection. (tc_encode bytes would be canonical, but encoding every dumped rule doubled the
+ * dump's cost in the lab VM.)
+ */
+static void mix(uint64_t *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		*h = (*h ^ w) * 0x100000001b3ull;
+		*h ^= *h >> 29;
+	}
+	for (; i < n; i++)
+		*h = (*h ^ b[i]) * 0x100000001b3ull;
+}
+
+static uint64_t rule_digest(const struct tc_rule *r)
+{
+	struct tc_id id = r->id;
+	uint64_t h = 14695981039346656037ull;
+	uint8_t n = r->n_actions <= TC_RULE_MAX_ACTIONS ? r->n_actions : TC_RULE_MAX_ACTIONS;
+	uint8_t cl = r->cookie_len <= TC_COOKIE_MAX ? r->cookie_len : TC_COOKIE_MAX;
+
+	id.handle = 0;
+	mix(&h, &id, sizeof(id));
+	mix(&h, &r->flower, sizeof(r->flower));
+	mix(&h, &n, 1);
+	mix(&h, r->actions, n * sizeof(r->actions[0]));
+	mix(&h, &cl, 1);
+	mix(&h, r->cookie, cl);
+	return h ? h : 1;
+}
+
+static int inst_cmp(const void *a, const void *b)
+{
+	const struct fr_inst *x = a, *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	if (x->rule_id != y->rule_id)
+		return x->rule_id < y->rule_id ? -1 : 1;
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	if (x->handle != y->handle)
+		return x->handle < y->handle ? -1 : 1;
+	return 0;
+}
+
+void fr_adopt_begin(struct fr_core *rt)
+{
+	rt->ad.active = true;
+	rt->ad.n = 0;
+	rt->ad.fix = false;
+	memset(&rt->ad.st, 0, sizeof(rt->ad.st));
+}
+
+int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r)
+{
+	uint32_t owner = nto_cookie_owner_of(r);
+	struct fr_inst *e;
+	bool mine = false;
+
+	if (!rt->ad.active || !owner)
+		return 0;
+	for (size_t i = 0; i < rt->n_fts && !mine; i++)
+		mine = rt->fts[i].owner == owner;
+	if (!mine)
+		return 0; /* ours, but not of a flow-strategy flowtable of this plan: left alone */
+	if (rt->ad.n == rt->ad.cap) {
+		size_t cap = rt->ad.cap ? rt->ad.cap * 2 : 1024;
+		struct fr_inst *v = realloc(rt->ad.v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		rt->ad.v = v;
+		rt->ad.cap = cap;
+	}
+	e = &rt->ad.v[rt->ad.n++];
+	memset(e, 0, sizeof(*e));
+	e->owner = owner;
+	e->rule_id = nto_cookie_rule_id_of(r);
+	e->ifindex = r->id.ifindex;
+	e->chain = r->id.chain;
+	e->handle = r->id.handle;
+	e->prio = r->id.prio;
+	e->protocol = r->id.protocol;
+	e->hook = (uint8_t)r->id.hook;
+	e->digest = r->id.block_index ? 0 : rule_digest(r);
+	rt->ad.st.found++;
+	return 0;
+}
+
+void fr_adopt_reset(struct fr_core *rt, uint32_t ifindex, enum tc_hook hook)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < rt->ad.n; i++)
+		if (rt->ad.v[i].ifindex != ifindex || rt->ad.v[i].hook != (uint8_t)hook)
+			rt->ad.v[k++] = rt->ad.v[i];
+	rt->ad.st.found -= rt->ad.n - k;
+	rt->ad.n = k;
+}
+
+void fr_adopt_index(struct fr_core *rt)
+{
+	uint32_t max = 0;
+
+	if (rt->ad.n)
+		qsort(rt->ad.v, rt->ad.n, sizeof(*rt->ad.v), inst_cmp);
+	for (size_t i = 0; i < rt->ad.n; i++)
+		max = rt->ad.v[i].handle > max ? rt->ad.v[i].handle : max;
+	/* new rules get handles above every installed one: a replace at an adopted rule's
+	 * handle would overwrite it */
+	if (max && max < UINT32_MAX)
+		for (size_t i = 0; i < rt->n_fts; i++)
+			ct_engine_reserve_handles(rt->fts[i].e, max + 1);
+}
+
+static bool same_slot(const struct fr_inst *e, const struct tc_id *id)
+{
+	return e->ifindex == id->ifindex && e->hook == (uint8_t)id->hook && e->chain == id->chain &&
+	       e->prio == id->prio && e->protocol == id->protocol && !id->block_index;
+}
+
+/*
+ * An INSTALL during the start-up dump: the installed rules of its connection (owner, conntrack
+ * id) that are equal to the planned ones are adopted (true: nothing to send); otherwise the
+ * planned rules take the handles of installed rules in the same place (replaced in place) or
+ * stay new. Installed rules no flow claims are deleted by fr_adopt_end.
+ */
+static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op *o)
+{
+	struct fr_adopt *ad = &rt->ad;
+	struct fr_inst key = {.owner = ft->owner, .rule_id = o->ct_id};
+	size_t lo = 0, hi = ad->n, end;
+	long m[2] = {-1, -1};
+
+	/* lower bound of (owner, rule id) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct fr_inst *e = &ad->v[mid];
+
+		if (e->owner < key.owner || (e->owner == key.owner && e->rule_id < key.rule_id))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo;
+	     end < ad->n && ad->v[end].owner == key.owner && ad->v[end].rule_id == key.rule_id;
+	     end++)
+		;
+	if (lo == end)
+		return false;
+	for (int d = 0; d < 2; d++) {
+		uint64_t dg = rule_digest(&o->rules[d]);
+
+		for (size_t i = lo; i < end; i++)
+			if (!ad->v[i].claimed && (long)i != m[0] &&
+			    same_slot(&ad->v[i], &o->rules[d].id) && ad->v[i].digest == dg) {
+				m[d] = (long)i;
+				break;
+			}
+	}
+	ad->fix = true;
+	ad->fix_ft = ft->index;
+	ad->fix_key = o->key;
+	if (m[0] >= 0 && m[1] >= 0) {
+		for (int d = 0; d < 2; d++) {
+			ad->v[m[d]].claimed = 1;
+			ad->fix_handle[d] = ad->v[m[d]].handle;
+		}
+		ad->st.adopted += 2;
+		return true;
+	}
+	/* something differs: both rules are written, in place where a rule of this connection
+	 * is installed at the same device and prio */
+	for (int d = 0; d < 2; d++) {
+		for (size_t i = lo; i < end && m[d] < 0; i++)
+			if (!ad->v[i].claimed && (long)i != m[1 - d] &&
+			    same_slot(&ad->v[i], &o->rules[d].id))
+				m[d] = (long)i;
+		if (m[d] >= 0) {
+			ad->v[m[d]].claimed = 1;
+			o->rules[d].id.handle = ad->v[m[d]].handle;
+			ad->st.replaced++;
+		}
+		ad->fix_handle[d] = o->rules[d].id.handle;
+	}
+	return false;
+}
+
+static void adopt_fix(struct fr_core *rt, size_t ft)
+{
+	struct ct_flow *f;
+
+	if (rt->ad.fix_ft != ft)
+		return;
+	rt->ad.fix = false;
+	f = ct_table_find(ct_engine_table(rt->fts[ft].e), &rt->ad.fix_key);
+	if (!f || f->state != CT_FLOW_OFFLOADED)
+		return;
+	f->handle[0] = rt->ad.fix_handle[0];
+	f->handle[1] = rt->ad.fix_handle[1];
+}
+
+#define FR_ADOPT_DEL_CHUNK 1024
+
+size_t fr_adopt_end(struct fr_core *rt)
+{
+	struct fr_adopt *ad = &rt->ad;
+	struct tc_rule *rules = NULL;
+	struct nlc_tc_result *res = NULL;
+	size_t k = 0, gone_n = 0;
+
+	if (!ad->active)
+		return 0;
+	ad->active = false;
+	ad->fix = false;
+	for (size_t i = 0; i < ad->n; i++)
+		k += !ad->v[i].claimed;
+	if (k && rt->p.be.del) {
+		rules = calloc(FR_ADOPT_DEL_CHUNK, sizeof(*rules));
+		res = calloc(FR_ADOPT_DEL_CHUNK, sizeof(*res));
+	}
+	if (k && (!rules || !res))
+		logf_(rt, LOG_LEVEL_ERROR, "flow: out of memory: %zu rules of an earlier run kept",
+		      k);
+	for (size_t i = 0, n = 0; rules && res && i <= ad->n; i++) {
+		if (i < ad->n && !ad->v[i].claimed) {
+			const struct fr_inst *e = &ad->v[i];
+			struct tc_id id = {.ifindex = e->ifindex,
+			                   .hook = (enum tc_hook)e->hook,
+			                   .chain = e->chain,
+			                   .prio = e->prio,
+			                   .protocol = e->protocol,
+			                   .handle = e->handle};
+
+			tc_rule_init(&rules[n++], &id);
+		}
+		if (n && (n == FR_ADOPT_DEL_CHUNK || i == ad->n)) {
+			memset(res, 0, n * sizeof(*res));
+			rt->p.be.del(rt->p.be.ctx, rules, n, res);
+			rt->c.batches++;
+			rt->c.rules_sent += n;
+			for (size_t j = 0; j < n; j++) {
+				if (!res[j].error || gone(res[j].error)) {
+					gone_n++;
+					continue;
+				}
+				ad->st.delete_errors++;
+				logf_(
+				    rt, LOG_LEVEL_WARNING,
+				    "flow: delete of an earlier run's rule (handle 0x%x on ifindex "
+				    "%u) failed: %s",
+				    rules[j].id.handle, rules[j].id.ifindex,
+				    strerror(-res[j].error));
+			}
+			n = 0;
+		}
+	}
+	ad->st.deleted = gone_n;
+	free(rules);
+	free(res);
+	free(ad->v);
+	ad->v = NULL;
+	ad->n = ad->cap = 0;
+	return gone_n;
+}
+
+void fr_adopt_abort(struct fr_core *rt)
+{
+	rt->ad.active = false;
+	rt->ad.fix = false;
+	free(rt->ad.v);
+	rt->ad.v = NULL;
+	rt->ad.n = rt->ad.cap = 0;
+}
+
+void fr_set_startup_reconcile_ms(struct fr_core *rt, uint64_t ms)
+{
+	rt->ad.st.done = true;
+	rt->ad.st.reconcile_ms = ms;
+}
+
+const struct fr_adopt_stats *fr_adopt_stats(const struct fr_core *rt)
+{
+	return &rt->ad.st;
+}
+
 /* ---- polls ----------------------------------------------------------------------------------- */
 
 static void poll_ft(struct fr_core *rt, struct fr_ft *ft, uint32_t now_s)
@@ -1099,6 +1433,16 @@ json_t *fr_status_json(const struct fr_core *rt)
 	json_object_set_new(o, "carried_packets", json_integer((json_int_t)c->carried_packets));
 	json_object_set_new(o, "carried_bytes_closed", json_integer((json_int_t)c->carried_bytes));
 	json_object_set_new(o, "pending", json_integer((json_int_t)rt->n_ops));
+	/* the start-up reconcile: rules of an earlier run adopted, replaced, deleted */
+	json_object_set_new(o, "startup_reconcile_ms",
+	                    rt->ad.st.done ? json_integer((json_int_t)rt->ad.st.reconcile_ms)
+	                                   : json_null());
+	json_object_set_new(
+	    o, "startup_reconcile",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "found", (json_int_t)rt->ad.st.found, "adopted",
+	              (json_int_t)rt->ad.st.adopted, "replaced", (json_int_t)rt->ad.st.replaced,
+	              "deleted", (json_int_t)rt->ad.st.deleted, "delete_errors",
+	              (json_int_t)rt->ad.st.delete_errors));
 	return o;
 }
 

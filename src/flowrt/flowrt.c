@@ -351,15 +351,37 @@ static bool owned_by_flow(void *ctx, const struct tc_rule *r)
 	return false;
 }
 
+struct adopt_reset_ctx {
+	struct flowrt *rt;
+	uint32_t ifindex;
+};
+
+static void adopt_cb_reset(void *ctx, enum tc_hook hook)
+{
+	struct adopt_reset_ctx *c = ctx;
+
+	fr_adopt_reset(c->rt->core, c->ifindex, hook);
+}
+
+static int adopt_cb_rule_r(void *ctx, const struct tc_rule *r)
+{
+	struct adopt_reset_ctx *c = ctx;
+
+	return fr_adopt_rule(c->rt->core, r);
+}
+
 /*
  * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
- * per-connection rules (kill -9, crash, on_stop = keep) deleted before the
- * conntrack dump, which installs fresh ones for the connections still alive. Only rules whose
- * cookie names one of the plan's flow-strategy flowtables, on their devices. Returns the
- * number deleted or a negative errno.
+ * per-connection rules (kill -9, crash, on_stop = keep) indexed for adoption by the start-up
+ * conntrack dump (fr_adopt_*: equal rules of live connections are kept, the rest replaced or
+ * deleted). Only rules whose cookie names one of the plan's flow-strategy flowtables, on their
+ * devices. When a device's dump fails, adoption is dropped and those rules are deleted instead
+ * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
+ * adopting), or a negative errno.
  */
 static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *err, size_t errlen)
 {
+	uint64_t t0, t1, t2;
 	struct owners o = {.n = 0};
 	uint32_t devs[256];
 	size_t n = 0;
@@ -385,6 +407,7 @@ static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *e
 	}
 	if (!n)
 		return 0;
+	t0 = ev_now_ms();
 	/* clsact now rather than at the first connection: creating it may load sch_ingress,
 	 * which delayed the first connection's rules by ~0.5 s in the lab VM */
 	for (size_t i = 0; i < n; i++) {
@@ -394,7 +417,33 @@ static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *e
 			rlog(rt, LOG_LEVEL_WARNING, "flow: clsact on ifindex %u: %s", devs[i],
 			     ext.msg[0] ? ext.msg : "refused");
 	}
-	return flush_owned_match(rt->o.rtnl, devs, n, owned_by_flow, &o, err, errlen);
+	t1 = ev_now_ms();
+	fr_adopt_begin(rt->core);
+	for (size_t i = 0; i < n; i++) {
+		struct adopt_reset_ctx c = {.rt = rt, .ifindex = devs[i]};
+		struct nlc_tc_dump_cb cb = {
+		    .rule = adopt_cb_rule_r, .reset = adopt_cb_reset, .ctx = &c};
+		struct nlc_extack ext;
+		int rc;
+
+		memset(&ext, 0, sizeof(ext));
+		rc = nlc_tc_dump(rt->o.rtnl, devs[i], &cb, NULL, &ext);
+		if (rc && rc != -ENODEV && rc != -ENOENT && rc != -EINVAL) {
+			rlog(rt, LOG_LEVEL_WARNING,
+			     "flow: dump of ifindex %u for adoption: %s%s%s: rules of an earlier "
+			     "run are deleted instead",
+			     devs[i], strerror(-rc), ext.msg[0] ? ": " : "", ext.msg);
+			fr_adopt_abort(rt->core);
+			return flush_owned_match(rt->o.rtnl, devs, n, owned_by_flow, &o, err,
+			                         errlen);
+		}
+	}
+	t2 = ev_now_ms();
+	fr_adopt_index(rt->core);
+	rlog(rt, LOG_LEVEL_INFO, "flow: adoption index: clsact %llu ms, dump %llu ms, sort %llu ms",
+	     (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+	     (unsigned long long)(ev_now_ms() - t2));
+	return 0;
 }
 
 /*
@@ -440,6 +489,7 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 {
 	struct flowrt *rt;
 	struct fr_params p;
+	uint64_t t0, t[3];
 	long v;
 	int rc;
 
@@ -520,6 +570,7 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 		goto fail;
 	}
 	rt->fd_added = true;
+	t0 = ev_now_ms();
 	{
 		char why[512];
 		long gone = remove_leftovers(rt, plan, why, sizeof(why));
@@ -533,14 +584,35 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 			     "connections are offloaded again from the conntrack dump",
 			     gone);
 	}
+	t[0] = ev_now_ms();
 	take_snapshot(rt);
-	/* the initial state: everything conntrack holds now (events queue meanwhile) */
+	/* the initial state: everything conntrack holds now (events queue meanwhile); rules of
+	 * an earlier run that match are adopted, the rest deleted before the installs go out */
 	rc = fr_resync(rt->core, now_s());
 	if (rc)
 		rlog(rt, LOG_LEVEL_WARNING, "initial conntrack dump: %s (retried)", strerror(-rc));
 	if (rc)
 		schedule_resync(rt);
+	t[1] = ev_now_ms();
+	fr_adopt_end(rt->core);
+	t[2] = ev_now_ms();
 	fr_flush(rt->core);
+	{
+		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);
+		uint64_t ms = ev_now_ms() - t0;
+
+		fr_set_startup_reconcile_ms(rt->core, ms);
+		if (as->found)
+			rlog(rt, LOG_LEVEL_INFO,
+			     "flow: start-up reconcile in %llu ms (tc dump %llu, conntrack dump "
+			     "%llu, deletes %llu, installs %llu): %llu rules of an earlier run "
+			     "found, %llu adopted, %llu replaced, %llu deleted",
+			     (unsigned long long)ms, (unsigned long long)(t[0] - t0),
+			     (unsigned long long)(t[1] - t[0]), (unsigned long long)(t[2] - t[1]),
+			     (unsigned long long)(ev_now_ms() - t[2]),
+			     (unsigned long long)as->found, (unsigned long long)as->adopted,
+			     (unsigned long long)as->replaced, (unsigned long long)as->deleted);
+	}
 	{
 		unsigned ms = fr_stats_interval_ms(rt->core);
 

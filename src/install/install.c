@@ -255,6 +255,17 @@ uint32_t nto_cookie_owner_of(const struct tc_rule *r)
 	return owner;
 }
 
+uint64_t nto_cookie_rule_id_of(const struct tc_rule *r)
+{
+	uint64_t id = 0;
+
+	if (!nto_cookie_is_ours(r) || r->cookie_len < NTO_COOKIE_LEN)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		id = id << 8 | r->cookie[8 + i];
+	return id;
+}
+
 long flush_owned_match(struct nlc_sock *s, const uint32_t *ifindexes, size_t n,
                        bool (*match)(void *ctx, const struct tc_rule *r), void *ctx, char *err,
                        size_t errlen)

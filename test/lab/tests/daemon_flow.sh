@@ -17,7 +17,7 @@
 #     a UDP flow's rules go when its conntrack entry expires.
 #  5. TCP to the blocked port fails, and explain says which rule keeps it in software.
 #  6. a device added to the flowtable (`nft add flowtable`) shows up within 2 s.
-#  7. kill -9 and restart: the live connection is adopted (same two rules), no orphans.
+#  7. kill -9 and restart: the live connection's rules are adopted (same handles), no orphans.
 #  8. 1,000 concurrent connections: all offloaded, all echo, zero rules after they close.
 #  9. SIGTERM: zero rules of ours, traffic flows through the stack.
 # 10. restarted with a profile of capacity 200 rules (100 connections): of 200 connections
@@ -112,16 +112,45 @@ status_ge() { [[ $(ctl_j status | jq "$1") -ge $2 ]]; } # status_ge JQ-PATH N
 status_eq() { [[ $(ctl_j status | jq "$1") -eq $2 ]]; }
 # conns ARGS... — test/lab/tools/conns in the client namespace
 conns() { ip netns exec "$LAB_NS_CLIENT" "$CONNS" "$@"; }
-# wait_rules_gone SPORT T0_MS WHAT — both rules of the connection from client port SPORT are
-# gone (the device dumps show no rule with that port) within 2 s of T0_MS
-wait_rules_gone() { # wait_rules_gone SPORT T0_MS WHAT [LIMIT_MS]
-    local sport=$1 t0=$2 what=$3 limit=${4:-2000} t1
-    lab_wait_for $((limit / 1000 + 5)) no_rule_on_cli "$sport" ||
-        lab_fail "$what: the rule of client port $sport is still on $CLI after $((limit / 1000 + 5)) s"
+# rule_ids SPORT — "DEV HANDLE" of each rule of the offloaded connection from client port SPORT
+rule_ids() {
+    ctl_j flows | jq -r --argjson p "$1" \
+        '.flows[] | select(.original.sport == $p) | .rules[] | "\(.dev) \(.handle)"'
+}
+# close_to_gone_ms SPORT STATE IDS — from conntrack's event moving the connection from client
+# port SPORT to STATE (conntrack -E timestamps: the close reaching the router) to the later of
+# its two rules' deletions (tc monitor timestamps), in ms; IDS as rule_ids printed them
+close_to_gone_ms() {
+    local sport=$1 state=$2 ids=$3 ev dev h t last=0 ms re
+    re="\][[:space:]]+\[UPDATE\] tcp .* $state .*sport=$sport "
+    lab_wait_for 5 grep -q -E "$re" "$W/ev.log" || true # the monitors write asynchronously
+    ev=$(grep -m1 -E "\][[:space:]]+\[UPDATE\] tcp .* $state .*sport=$sport " "$W/ev.log" |
+        sed -E 's/^\[([0-9]+)\.([0-9]{3}).*/\1\2/') ||
+        lab_fail "no conntrack $state event for port $sport: $(grep "sport=$sport " "$W/ev.log")"
+    while read -r dev h; do
+        re="deleted filter dev $dev ingress .* handle $(printf '0x%x' "$h") *\$"
+        lab_wait_for 5 grep -q -E "$re" "$W/mon.log" || true
+        t=$(grep -m1 -E "deleted filter dev $dev ingress .* handle $(printf '0x%x' "$h") *\$" "$W/mon.log" |
+            sed -E 's/^\[([^]]+)\].*/\1/') || lab_fail "no deletion of $dev handle $h in tc monitor"
+        ms=$(($(date -d "$t" +%s%N) / 1000000))
+        ((ms > last)) && last=$ms
+    done <<<"$ids"
+    echo $((last - ev))
+}
+# wait_rules_gone SPORT T0_MS WHAT STATE IDS [LIMIT_MS] — both rules of the connection from
+# client port SPORT are gone: within LIMIT_MS (2000) of the close reaching the router (its
+# conntrack STATE event to the last rule's deletion, close_to_gone_ms); the wall clock from
+# T0_MS (the client's exit) through this script's polling is reported and held to 10 s
+wait_rules_gone() {
+    local sport=$1 t0=$2 what=$3 state=$4 ids=$5 limit=${6:-2000} t1 d
+    lab_wait_for 10 no_rule_on_cli "$sport" ||
+        lab_fail "$what: the rule of client port $sport is still on $CLI after 10 s"
     t1=$(now_ms)
     lab_assert_eq "$(ours)" 0 "$what: rules with our cookie"
-    echo "$what: both rules gone $((t1 - t0)) ms after the close"
-    lab_assert_gt "$limit" $((t1 - t0)) "$what: $limit ms vs time to remove the rules"
+    lab_assert_eq "$(wc -l <<<"$ids")" 2 "$what: rules of the connection before its close"
+    d=$(close_to_gone_ms "$sport" "$state" "$ids")
+    echo "$what: both rules gone $d ms after conntrack's $state event ($((t1 - t0)) ms after the client's exit, with this script's polling)"
+    lab_assert_gt "$limit" "$d" "$what: $limit ms vs time to remove the rules"
 }
 
 start_daemon() { # start_daemon [ARGS...] — in the router namespace, until it answers
@@ -171,6 +200,11 @@ measure "2b TCP/IPv6" tcp6
 measure "2c UDP/IPv4" udp4
 
 # ---- 3. 60 s through tc only, with a 15 s established timeout; then FIN
+# timestamps of the closes (conntrack events) and of the rules' deletions (tc monitor)
+ip netns exec "$R" conntrack -E -o timestamp -p tcp >"$W/ev.log" 2>&1 &
+LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+ip netns exec "$R" tc -ts monitor >"$W/mon.log" 2>&1 &
+LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
 conns tcp "$S4" 5310 1 41310 --interval 200 --until "$W/stop3" --ready "$W/ready3" >"$W/c3.out" 2>&1 &
 C3=$!
 lab_wait_for 20 test -e "$W/ready3" || lab_fail "3: the connection to 5310 did not open"
@@ -205,17 +239,19 @@ pk=$(ctl_j flows | jq '[.flows[] | select(.original.sport == 41310) | .rules[].p
 echo "3: rules carried $pk packets in 60 s, the forward chain counted $((k1 - k0)) of port 5310"
 lab_assert_ge "$pk" 300 "3: packets carried by the two rules in 60 s"
 lab_assert_gt $((pk * 5)) $(((k1 - k0) * 100)) "3: forward-chain packets < 5% of the carried ones"
+ids=$(rule_ids 41310)
 touch "$W/stop3"
 wait "$C3" || lab_fail "3: the connection lost echoes: $(cat "$W/c3.out")"
 t0=$(now_ms) # the client has closed its socket (FIN) and exited
 echo "3: $(cat "$W/c3.out")"
-wait_rules_gone 41310 "$t0" "3: FIN"
+wait_rules_gone 41310 "$t0" "3: FIN" FIN_WAIT "$ids"
 
 # ---- 4. RST; UDP expiry
 conns tcp "$S4" 5301 1 41400 --interval 200 --until "$W/stop4" --close rst --ready "$W/ready4" >"$W/c4.out" 2>&1 &
 C4P=$!
 lab_wait_for 20 is_offloaded 41400 ||
     lab_fail "4: the connection from port 41400 was not offloaded"
+ids=$(rule_ids 41400)
 touch "$W/stop4"
 wait "$C4P" || true
 t0=$(now_ms)
@@ -223,7 +259,7 @@ t0=$(now_ms)
 # MAXACK_SET flag with be_liberal (src/conntrack/nfct.c says why); before that the RST of a
 # tc-carried connection only shortened the entry's timeout and the rules went 2.4 s to more
 # than 10 s later, with the entry's lazy reaping
-wait_rules_gone 41400 "$t0" "4: RST"
+wait_rules_gone 41400 "$t0" "4: RST" CLOSE "$ids"
 
 conns udp "$S4" 5303 41500 3000 --interval 50 >"$W/u4.out" || lab_fail "4: UDP flow: $(cat "$W/u4.out")"
 lab_wait_for 10 is_offloaded 41500 ||
@@ -276,7 +312,9 @@ lab_wait_for 20 is_offloaded 41700 ||
     lab_fail "7: the connection is not offloaded after the restart"
 lab_assert_eq "$(ours)" 2 "7: rules with our cookie after the restart (no orphan, no duplicate)"
 h_after=$(lab_router tc -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | .options.handle]')
-echo "7: handles before $h_before, after $h_after"
+echo "7: handles before $h_before, after $h_after; start-up reconcile: $(st | jq -c '.flow.startup_reconcile')"
+lab_assert_eq "$h_after" "$h_before" "7: the rule on $CLI adopted (same handle)"
+lab_assert_ge "$(st | jq '.flow.startup_reconcile.adopted')" 1 "7: connections adopted at the restart"
 touch "$W/stop7"
 wait "$C7" || lab_fail "7: echoes lost across the restart: $(cat "$W/c7.out")"
 echo "7: $(cat "$W/c7.out") across kill -9 and restart"

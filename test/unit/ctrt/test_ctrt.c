@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../../src/ctrt/ctrt-internal.h"
+#include "nft-tc-offload/ctfwd.h"
 #include "nft-tc-offload/ctrt.h"
 #include "nft-tc-offload/install.h"
 #include "nft-tc-offload/nft.h"
@@ -316,12 +317,92 @@ static void test_refuse(void **state)
 	profile_set_free(&ps);
 }
 
+/* sync_diff (grouped) gives what ctfwd_diff (every pair) gives: the same kept, changed, added
+ * and deleted rules, over a set with each kind of difference and a duplicate. */
+static void sync_rule(struct tc_rule *r, uint32_t dst, uint32_t handle, enum tc_verdict v)
+{
+	struct tc_id id = {.ifindex = 7,
+	                   .hook = TC_HOOK_INGRESS,
+	                   .chain = 1,
+	                   .prio = 10,
+	                   .protocol = 0x0800,
+	                   .handle = handle};
+	struct tc_action *a;
+
+	tc_rule_init(r, &id);
+	r->flower.key.ip_proto = 6;
+	r->flower.mask.ip_proto = 0xff;
+	r->flower.key.dst.v4.s_addr = htonl(0x0a000000u + dst);
+	r->flower.mask.dst.v4.s_addr = 0xffffffffu;
+	/* garbage under a zero mask must not split a group */
+	r->flower.key.src.v4.s_addr = htonl(handle * 7919u);
+	a = tc_rule_add_action(r, TC_ACTION_GACT);
+	assert_non_null(a);
+	a->verdict = v;
+}
+
+static int rule_order(const void *a, const void *b)
+{
+	const struct tc_rule *x = a, *y = b;
+
+	if (x->flower.key.dst.v4.s_addr != y->flower.key.dst.v4.s_addr)
+		return x->flower.key.dst.v4.s_addr < y->flower.key.dst.v4.s_addr ? -1 : 1;
+	return x->id.handle < y->id.handle ? -1 : x->id.handle > y->id.handle;
+}
+
+static void same_rules(struct tc_rule *a, size_t na, struct tc_rule *b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	qsort(a, na, sizeof(*a), rule_order);
+	qsort(b, nb, sizeof(*b), rule_order);
+	for (size_t i = 0; i < na; i++)
+		assert_true(tc_rule_equal(&a[i], &b[i]));
+}
+
+static void test_sync_diff(void **state)
+{
+	enum { N = 300 };
+	struct tc_rule *inst = calloc(N + 1, sizeof(*inst)), *want = calloc(N + 50, sizeof(*want));
+	struct ctfwd_diff a, b;
+	size_t ni = 0, nw = 0;
+
+	(void)state;
+	assert_non_null(inst);
+	assert_non_null(want);
+	for (uint32_t i = 0; i < N; i++) {
+		sync_rule(&inst[ni++], i, i + 1, TC_VERDICT_OK);
+		if (i % 3 == 0) /* kept (any handle) */
+			sync_rule(&want[nw++], i, 0, TC_VERDICT_OK);
+		else if (i % 3 == 1) /* changed: another verdict */
+			sync_rule(&want[nw++], i, 0, TC_VERDICT_SHOT);
+		/* i % 3 == 2: deleted */
+	}
+	sync_rule(&inst[ni++], 3, 999, TC_VERDICT_OK); /* a duplicate of a kept one */
+	for (uint32_t i = 0; i < 50; i++)              /* added */
+		sync_rule(&want[nw++], 1000 + i, 0, TC_VERDICT_OK);
+	assert_int_equal(ctfwd_diff(inst, ni, want, nw, &a), 0);
+	assert_int_equal(sync_diff(inst, ni, want, nw, &b), 0);
+	assert_int_equal(b.n_keep, N / 3);
+	assert_int_equal(b.n_change, N / 3);
+	assert_int_equal(b.n_add, 50);
+	assert_int_equal(b.n_del, N / 3 + 1);
+	same_rules(a.keep, a.n_keep, b.keep, b.n_keep);
+	same_rules(a.change, a.n_change, b.change, b.n_change);
+	same_rules(a.add, a.n_add, b.add, b.n_add);
+	same_rules(a.del, a.n_del, b.del, b.n_del);
+	ctfwd_diff_free(&a);
+	ctfwd_diff_free(&b);
+	free(inst);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cookie_static),
 	    cmocka_unit_test(test_explain),
 	    cmocka_unit_test(test_refuse),
+	    cmocka_unit_test(test_sync_diff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include "nft-tc-offload/daemon.h"
 #include "nft-tc-offload/install.h"
 #include "nft-tc-offload/nft.h"
+#include "nft-tc-offload/tc.h"
 
 #define MAXR 64
 
@@ -934,6 +935,181 @@ static void test_views(void **state)
 	assert_int_equal(f->fk.n_del, 2);
 }
 
+/* ---- adoption after a restart ---- */
+
+/* A first run installs the rules of connections from cport on (n of them); they are copied out
+ * as "the kernel's", the runtime is destroyed (kill -9) and a new one started on the same
+ * fake. */
+static size_t first_run(struct fx *f, uint16_t cport, size_t n, struct tc_rule *kernel)
+{
+	start(f, false);
+	for (size_t i = 0; i < n; i++)
+		established(f, (uint16_t)(cport + i));
+	fr_flush(f->rt);
+	assert_int_equal(f->fk.n_replace, 2 * n);
+	memcpy(kernel, f->fk.replaced, 2 * n * sizeof(*kernel));
+	fr_destroy(f->rt);
+	f->rt = NULL;
+	memset(&f->fk, 0, sizeof(f->fk));
+	return 2 * n;
+}
+
+/* The restarted runtime: the installed rules indexed, conntrack dumped (the connections
+ * cports[]), the rest deleted, then the flush. */
+static void restart(struct fx *f, const struct tc_rule *kernel, size_t n_kernel,
+                    const uint16_t *cports, size_t n_conn, uint8_t server_mac)
+{
+	struct netstate_snapshot snap;
+
+	start(f, false);
+	if (server_mac != 0x22) {
+		build_snap(&snap, server_mac, true);
+		fr_set_snapshot(f->rt, &snap);
+	}
+	fr_adopt_begin(f->rt);
+	for (size_t i = 0; i < n_kernel; i++) {
+		/* as a dump shows it: the rule's netlink message decoded */
+		static uint8_t buf[16384];
+		static struct tc_rule back;
+		char err[256];
+		int len =
+		    tc_encode(&kernel[i], TC_MSG_REPLACE, 0, 1, buf, sizeof(buf), err, sizeof(err));
+
+		assert_true(len > 0);
+		assert_int_equal(tc_decode(buf, (size_t)len, &back, err, sizeof(err)), 0);
+		assert_true(tc_rule_equal(&back, &kernel[i]));
+		assert_int_equal(fr_adopt_rule(f->rt, &back), 0);
+	}
+	fr_adopt_index(f->rt);
+	f->fk.n_dump = n_conn;
+	for (size_t i = 0; i < n_conn; i++)
+		f->fk.dump[i] = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, cports[i], CT_TCP_ESTABLISHED);
+	assert_int_equal(fr_resync(f->rt, 200), 0);
+	fr_adopt_end(f->rt);
+	fr_flush(f->rt);
+}
+
+static bool deleted_handle(const struct fake *k, uint32_t ifindex, uint32_t handle)
+{
+	for (size_t i = 0; i < k->n_del; i++)
+		if (k->deleted[i].ifindex == ifindex && k->deleted[i].handle == handle)
+			return true;
+	return false;
+}
+
+/* equal rules of a live connection: adopted, no netlink write, the flow keeps their handles */
+static void test_adopt_equal(void **state)
+{
+	struct fx *f = *state;
+	struct tc_rule kernel[4];
+	uint16_t cports[2] = {41000, 41001};
+	size_t n = first_run(f, 41000, 2, kernel);
+	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, 41001, CT_TCP_ESTABLISHED);
+	struct ct_flow *fl;
+
+	restart(f, kernel, n, cports, 2, 0x22);
+	assert_int_equal(f->fk.replace_calls, 0);
+	assert_int_equal(f->fk.del_calls, 0);
+	assert_int_equal(f->fk.n_replace + f->fk.n_del, 0);
+	assert_int_equal(fr_adopt_stats(f->rt)->found, 4);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 4);
+	assert_int_equal(fr_adopt_stats(f->rt)->replaced + fr_adopt_stats(f->rt)->deleted, 0);
+	fl = flow_of(f, &e);
+	assert_non_null(fl);
+	assert_int_equal(fl->state, CT_FLOW_OFFLOADED);
+	assert_int_equal(fl->handle[0], kernel[2].id.handle);
+	assert_int_equal(fl->handle[1], kernel[3].id.handle);
+
+	/* a new connection gets handles above the adopted ones */
+	established(f, 41100);
+	fr_flush(f->rt);
+	assert_int_equal(f->fk.n_replace, 2);
+	assert_true(f->fk.replaced[0].id.handle > kernel[3].id.handle);
+	assert_true(f->fk.replaced[1].id.handle > kernel[3].id.handle);
+
+	/* the adopted flow's DESTROY deletes the adopted handles */
+	e.type = CT_EVENT_DESTROY;
+	fr_event(f->rt, &e, 201);
+	fr_flush(f->rt);
+	assert_true(deleted_handle(&f->fk, kernel[2].id.ifindex, kernel[2].id.handle));
+	assert_true(deleted_handle(&f->fk, kernel[3].id.ifindex, kernel[3].id.handle));
+}
+
+/* a rule that differs (the server's MAC changed meanwhile): replaced in place */
+static void test_adopt_replace(void **state)
+{
+	struct fx *f = *state;
+	struct tc_rule kernel[2];
+	uint16_t cport = 42000;
+	size_t n = first_run(f, 42000, 1, kernel);
+	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, 42000, CT_TCP_ESTABLISHED);
+
+	restart(f, kernel, n, &cport, 1, 0x23);
+	assert_int_equal(f->fk.del_calls, 0);
+	assert_int_equal(f->fk.replace_calls, 1);
+	assert_int_equal(f->fk.n_replace, 2);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 0);
+	assert_int_equal(fr_adopt_stats(f->rt)->replaced, 2);
+	/* at the installed handles, with the new rule */
+	for (int d = 0; d < 2; d++) {
+		assert_int_equal(f->fk.replaced[d].id.handle, kernel[d].id.handle);
+		assert_int_equal(f->fk.replaced[d].id.ifindex, kernel[d].id.ifindex);
+		assert_false(tc_rule_equal(&f->fk.replaced[d], &kernel[d]) && d == 0);
+	}
+	assert_int_equal(flow_of(f, &e)->handle[0], kernel[0].id.handle);
+	assert_int_equal(flow_of(f, &e)->handle[1], kernel[1].id.handle);
+}
+
+/* rules of a connection conntrack no longer has: deleted; others' filters untouched */
+static void test_adopt_orphan(void **state)
+{
+	struct fx *f = *state;
+	struct tc_rule kernel[5];
+	uint16_t cport = 43001;
+	size_t n = first_run(f, 43000, 2, kernel);
+
+	/* a filter of ours of a flowtable this plan does not have: not the flow runtime's */
+	kernel[n] = kernel[0];
+	nto_cookie_make(kernel[n].cookie, nto_cookie_owner("inet", "t", "other"), 1);
+	kernel[n].id.handle = 500;
+	restart(f, kernel, n + 1, &cport, 1, 0x22);
+	assert_int_equal(fr_adopt_stats(f->rt)->found, 4);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 2);
+	assert_int_equal(fr_adopt_stats(f->rt)->deleted, 2);
+	assert_int_equal(f->fk.replace_calls, 0);
+	assert_int_equal(f->fk.n_del, 2);
+	assert_true(deleted_handle(&f->fk, kernel[0].id.ifindex, kernel[0].id.handle));
+	assert_true(deleted_handle(&f->fk, kernel[1].id.ifindex, kernel[1].id.handle));
+	assert_false(deleted_handle(&f->fk, kernel[0].id.ifindex, 500));
+}
+
+/* a second filter for one connection (same rule, another handle; another prio): deleted */
+static void test_adopt_duplicate(void **state)
+{
+	struct fx *f = *state;
+	struct tc_rule kernel[4];
+	uint16_t cport = 44000;
+	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, 44000, CT_TCP_ESTABLISHED);
+
+	assert_int_equal(first_run(f, 44000, 1, kernel), 2);
+	kernel[2] = kernel[0];
+	kernel[2].id.handle = 77;
+	kernel[3] = kernel[1];
+	kernel[3].id.prio = (uint16_t)(kernel[1].id.prio + 1);
+	restart(f, kernel, 4, &cport, 1, 0x22);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 2);
+	assert_int_equal(fr_adopt_stats(f->rt)->deleted, 2);
+	assert_int_equal(f->fk.replace_calls, 0);
+	assert_int_equal(f->fk.n_del, 2);
+	assert_true(deleted_handle(&f->fk, kernel[0].id.ifindex, 77));
+	assert_true(deleted_handle(&f->fk, kernel[1].id.ifindex, kernel[1].id.handle));
+	assert_int_equal(f->fk.deleted[0].prio + f->fk.deleted[1].prio,
+	                 kernel[0].id.prio + kernel[3].id.prio);
+	/* the one adopted is the one at the original handles */
+	assert_int_equal(flow_of(f, &e)->handle[0], kernel[0].id.handle);
+	assert_int_equal(flow_of(f, &e)->handle[1], kernel[1].id.handle);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -945,6 +1121,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_equal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_replace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_orphan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_duplicate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
