@@ -17,6 +17,14 @@
 #     devices, chains, prios, protocols, matches), zero orphans, zero duplicates (the same
 #     match twice on one device and chain).
 #  5. SIGTERM removes every rule of ours.
+#  6. the flow strategy (no [device] sections: veth is generic-flow): NTO_FAULTS_CONNS (600)
+#     TCP connections opened one after another, the daemon installing two rules for each as
+#     they establish; the tc filter count of rt-cli is polled and the daemon SIGKILLed as soon
+#     as it is above zero and below the final count (a real kill in the middle of the installs);
+#     restart: every connection offloaded, the rules of ours in the kernel are exactly the
+#     rules the new run owns (device and handle, from `flows`): zero orphans, none missing,
+#     zero duplicates (same device and match twice), two per connection, and every echo of
+#     the connections came back across the kill.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 lab_require_vm
@@ -25,6 +33,9 @@ lab_require_cmd iperf3 jq tc nft conntrack
 
 BIN=${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/nft-tc-offload
 [[ -x $BIN ]] || lab_fail "nft-tc-offload not built: $BIN (set NTO_BUILD_DIR)"
+CONNS=${NTO_CONNS:-${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/test/lab/tools/conns}
+[[ -x $CONNS ]] || lab_fail "conns not built: $CONNS"
+NK=${NTO_FAULTS_CONNS:-600}
 COOKIE=6e746f01
 SOCK=/tmp/nto-f.sock
 CONF=/tmp/nto-f.conf
@@ -127,7 +138,7 @@ start_daemon() {
 wait_ready() {
     lab_wait_for "${1:-90}" lab_router "$BIN" status --socket "$SOCK" ||
         lab_fail "the daemon did not answer on $SOCK"
-    lab_assert_eq "$(ctl_j status | jq .pid)" "$DPID" "the pid the daemon reports"
+    lab_assert_eq "$(ctl_j status --timeout 60 | jq .pid)" "$DPID" "the pid the daemon reports"
 }
 stop_daemon() { # SIGTERM; exit 0 and nothing of ours left
     kill -TERM "$DPID"
@@ -271,4 +282,76 @@ lab_assert_eq "$(jq -r .last_error <<<"$st")" null "4: status last_error"
 
 # ---- 5. SIGTERM
 stop_daemon 5
+
+# ---- 6. flow strategy: SIGKILL in the middle of the per-connection installs, restart
+W=$(mktemp -d /tmp/lab-faults.XXXXXX)
+ulimit -n $((NK * 2 + 1024))
+ruleset "$CLI, $SRV" | lab_nft_load
+cat >"$CONF" <<EOF
+[daemon]
+source = kernel
+control_socket = $SOCK
+EOF
+ip netns exec "$LAB_NS_SERVER" "$CONNS" serve 5401 >/dev/null 2>&1 &
+LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+lab_wait_for 20 lab_tcp_listening 5401 || lab_fail "6: echo server on 5401"
+mark=$(wc -l <"$LOG")
+start_daemon
+wait_ready
+# filters on rt-cli's ingress (one per connection, the original direction): one tc call
+n_cli() { lab_router tc filter show dev "$CLI" ingress | grep -c '^filter .* handle ' || true; }
+ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" 5401 "$NK" 20000 --interval 2000 \
+    --until "$W/stop" --ready "$W/ready" >"$W/c.out" 2>&1 &
+cp6=$!
+t0=$SECONDS
+n=0
+while ((SECONDS - t0 < 120)); do
+    n=$(n_cli)
+    ((n > 0)) && break
+done
+killed_at=$n
+((n > 0 && n < NK)) && kill -9 "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+n_kill=$(ours "$CLI" "$SRV")
+echo "6: SIGKILL with $killed_at of $NK rt-cli rules seen; after the kill $n_kill rules of ours" \
+    "in the kernel (a complete install: $((NK * 2)))"
+lab_assert_gt "$killed_at" 0 "6: rt-cli rules when the kill was sent"
+lab_assert_gt "$NK" "$killed_at" "6: the kill was sent before every connection had its rules"
+lab_assert_gt "$((NK * 2))" "$n_kill" "6: rules of ours after the kill below a complete install"
+lab_wait_for 300 test -e "$W/ready" || lab_fail "6: connections did not open: $(cat "$W/c.out")"
+t0=$SECONDS
+start_daemon
+wait_ready
+off6() { ctl_j status --timeout 60 | jq .flow.offloaded; }
+all_off() { (($(off6) >= NK)); }
+lab_wait_for 300 all_off || lab_fail "6: offloaded after the restart: $(off6) of $NK"
+t_conv=$((SECONDS - t0))
+# "dev handle" of the rules the new run owns (flows) and of the rules of ours in the kernel
+ctl_j flows --timeout 60 | jq -r '.flows[] | select(.state == "offloaded") | .rules[]
+    | "\(.dev) \(.handle)"' | sort >"$W/owned"
+ids "$CLI" "$SRV" | awk '{ print $1, $5 }' | sort >"$W/inkernel"
+now=$(shape "$CLI" "$SRV")
+comm -13 "$W/owned" "$W/inkernel" >"$W/orphans"
+comm -23 "$W/owned" "$W/inkernel" >"$W/missing"
+n_orphans=$(grep -c . "$W/orphans" || true)
+n_missing=$(grep -c . "$W/missing" || true)
+echo "6: restarted: all $NK connections offloaded after $t_conv s; $(grep -c . "$W/inkernel")" \
+    "rules of ours in the kernel, $(grep -c . "$W/owned") owned by the new run;" \
+    "reconcile $(ctl_j status --timeout 60 | jq -c .flow.startup_reconcile)"
+tail -n +"$((mark + 1))" "$LOG" | grep -E 'earlier run|reconcile' | sed 's/^/    /' || true
+lab_assert_eq "$n_orphans" 0 "6: orphans (rules of ours in the kernel the new run does not own)"
+lab_assert_eq "$n_missing" 0 "6: rules the new run owns that are not in the kernel"
+lab_assert_eq "$(ours "$CLI" "$SRV")" $((NK * 2)) "6: rules of ours (two per connection)"
+lab_assert_eq "$(dups "$now")" 0 "6: duplicates (same device, chain, protocol, match)"
+sleep 4 # two echo rounds through the new run's rules
+touch "$W/stop"
+wait "$cp6" || lab_fail "6: echoes lost across the kill: $(cat "$W/c.out")"
+echo "6: $(cat "$W/c.out") across the kill and the restart"
+kill -TERM "$DPID"
+rc=0
+wait "$DPID" || rc=$?
+DPID=
+lab_assert_eq "$rc" 0 "6: exit status after SIGTERM"
+lab_assert_eq "$(ours "$CLI" "$SRV")" 0 "6: rules of ours after SIGTERM"
 echo PASS

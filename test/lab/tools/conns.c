@@ -251,9 +251,17 @@ static int tcp(int argc, char **argv)
 			echoed += drain(fds, n);
 		}
 	}
-	for (long long end = now_ms() + 3000; echoed < sent && now_ms() < end;) {
+	/* the last echoes: until 3 s pass without one arriving (a busy VM may need longer than
+	 * 3 s for thousands of them), 60 s at most */
+	for (long long end = now_ms() + 3000, cap = now_ms() + 60000;
+	     echoed < sent && now_ms() < end && now_ms() < cap;) {
+		long got;
+
 		usleep(20000);
-		echoed += drain(fds, n);
+		got = drain(fds, n);
+		echoed += got;
+		if (got > 0)
+			end = now_ms() + 3000;
 	}
 	for (int i = 0; i < n; i++) {
 		if (o.rst) {
