@@ -28,7 +28,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 lab_require_vm
-trap 'daemon_log_on_fail; lab_teardown' EXIT
+trap 'lab_daemon_cleanup "${LOG:-}" 60 KILL; lab_teardown' EXIT
 lab_require_cmd iperf3 jq tc nft conntrack
 
 BIN=${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/nft-tc-offload
@@ -41,16 +41,6 @@ SOCK=/tmp/nto-f.sock
 CONF=/tmp/nto-f.conf
 LOG=/tmp/nto-f.log
 DPID=
-
-daemon_log_on_fail() {
-    local rc=$?
-    if ((rc != 0)) && [[ -f $LOG ]]; then
-        echo "---- daemon log (last 60 lines)" >&2
-        tail -n 60 "$LOG" >&2
-    fi
-    [[ -n $DPID ]] && kill -9 "$DPID" 2>/dev/null
-    return 0
-}
 
 lab_modprobe cls_flower act_ct act_gact act_pedit act_csum act_mirred nf_flow_table \
     nf_flow_table_inet nft_flow_offload
