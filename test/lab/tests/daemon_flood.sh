@@ -97,7 +97,10 @@ lab_assert_eq "$(jq '.flow.offloaded' <<<"$s")" 0 "offloaded (port 5999 is exclu
 # in software: excluded by the port-5999 rule, or (echo lost in the burst) no reply seen yet
 lab_assert_eq "$(jq '.flow.in_software' <<<"$s")" "$K" "flows in software"
 echo "in software by reason: $(jq -c '.flow.in_software_by_reason' <<<"$s")"
-lab_assert_ge "$(jq '.flow.in_software_by_reason.excluded // 0' <<<"$s")" $((K * 8 / 10)) "flows excluded"
+# every flow for one of those two reasons (the share of lost echoes depends on the load: 9-21 %)
+lab_assert_gt "$(jq '.flow.in_software_by_reason.excluded // 0' <<<"$s")" 0 "flows excluded"
+lab_assert_eq "$(jq '(.flow.in_software_by_reason.excluded // 0) + (.flow.in_software_by_reason["udp-unreplied"] // 0)' <<<"$s")" \
+    "$K" "flows excluded or unreplied"
 # the same flows, not just as many: client ports from both tables
 lab_router conntrack -L -p udp --orig-port-dst 5999 2>/dev/null |
     sed -nE 's/^.*sport=([0-9]+) dport=5999 .*/\1/p' | sort -n >"$W/kernel"
