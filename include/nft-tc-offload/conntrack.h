@@ -165,6 +165,7 @@ struct ct_flow {
 	uint32_t handle[2];     /* flower handle of each rule */
 	uint32_t packets[2];    /* low 32 bits of each rule's packets at the last poll */
 	uint32_t last_active_s; /* engine clock (s) when last seen carrying packets */
+	uint32_t refreshed_s;   /* engine clock (s) of the last timeout refresh (CT_FF_REFRESHED) */
 	uint16_t detail;        /* string pool index of the reason's text; 0 = none */
 	uint8_t state;          /* enum ct_flow_state */
 	uint8_t reason;         /* enum ct_reason (with CT_FLOW_REFUSED / CANDIDATE) */
@@ -179,6 +180,7 @@ enum ct_flow_flags {
 	CT_FF_ORIG_8021AD = 1 << 2,
 	CT_FF_REPLY_8021Q = 1 << 3,
 	CT_FF_REPLY_8021AD = 1 << 4,
+	CT_FF_REFRESHED = 1 << 5, /* refreshed_s is set (cleared at each install) */
 };
 
 struct ct_table_counters {
@@ -311,7 +313,7 @@ void ct_engine_opts_init(struct ct_engine_opts *o);
 struct ct_engine_counters {
 	uint64_t events[4]; /* by enum ct_event_type */
 	uint64_t installs, deletes, refusals[CT_R_COUNT], sink_errors, path_calls;
-	uint64_t refreshes, idle_expired;
+	uint64_t refreshes, refreshes_deferred, idle_expired;
 };
 
 struct ct_engine;
@@ -341,7 +343,15 @@ enum ct_stats_verdict {
 	CT_STATS_REFRESH,  /* carried packets: refresh conntrack's timeout (timeout_s) */
 	CT_STATS_EXPIRED,  /* idle past idle_s: its rules were deleted (sink), flow dropped */
 	CT_STATS_UNKNOWN,  /* not an offloaded flow of the table */
+	CT_STATS_ACTIVE,   /* carried packets; the timeout set last is still far from running out */
 };
+
+/* How long a timeout refresh holds before the next: a third of the timeout, at most
+ * CT_REFRESH_MAX_S. The cap is for what the kernel sets behind our back: a packet that still
+ * takes the slow path with data in flight sets conntrack's timeout to
+ * nf_conntrack_tcp_timeout_unacknowledged (300 s by default), not the established one. */
+#define CT_REFRESH_MAX_S 100
+uint32_t ct_refresh_interval(uint32_t timeout_s);
 
 struct ct_stats_item {
 	struct ct_key key;

@@ -464,6 +464,13 @@ int ct_engine_explain(const struct ct_engine *e, const struct ct_flow *f, char *
 	                detail ? detail : ct_reason_name(f->reason));
 }
 
+uint32_t ct_refresh_interval(uint32_t timeout_s)
+{
+	uint32_t v = timeout_s / 3;
+
+	return v > CT_REFRESH_MAX_S ? CT_REFRESH_MAX_S : v ? v : 1;
+}
+
 size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t n, uint32_t now_s)
 {
 	size_t refresh = 0;
@@ -496,9 +503,21 @@ size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t 
 			}
 		}
 		if (active) {
-			it->verdict = CT_STATS_REFRESH;
-			it->timeout_s =
+			uint32_t to =
 			    f->key.proto == IPPROTO_TCP ? e->o.tcp_timeout_s : e->o.udp_timeout_s;
+
+			/* The first time the rules carry packets, then once per interval: each
+			 * refresh is two round trips to conntrack (get, update). */
+			if ((f->flags & CT_FF_REFRESHED) &&
+			    now_s - f->refreshed_s < ct_refresh_interval(to)) {
+				it->verdict = CT_STATS_ACTIVE;
+				e->c.refreshes_deferred++;
+				continue;
+			}
+			f->flags |= CT_FF_REFRESHED;
+			f->refreshed_s = now_s;
+			it->verdict = CT_STATS_REFRESH;
+			it->timeout_s = to;
 			e->c.refreshes++;
 			refresh++;
 			continue;

@@ -1370,6 +1370,8 @@ json_t *fr_status_json(const struct fr_core *rt)
 		json_object_set_new(j, "installs", json_integer((json_int_t)ec->installs));
 		json_object_set_new(j, "deletes", json_integer((json_int_t)ec->deletes));
 		json_object_set_new(j, "refreshes", json_integer((json_int_t)ec->refreshes));
+		json_object_set_new(j, "refreshes_deferred",
+		                    json_integer((json_int_t)ec->refreshes_deferred));
 		json_object_set_new(j, "idle_expired", json_integer((json_int_t)ec->idle_expired));
 		json_object_set_new(j, "table_full", json_integer((json_int_t)tc->full));
 		json_array_append_new(fts, j);

@@ -437,26 +437,52 @@ static void test_engine_stats(void **state)
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1005), 1);
 	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	assert_int_equal(it.timeout_s, 120);
+	/* carrying packets again: the 120 s set at 1005 holds until 1045 (a third) */
+	it.st[0].packets = 60;
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1010), 0);
+	assert_int_equal(it.verdict, CT_STATS_ACTIVE);
+	assert_int_equal(it.timeout_s, 0);
+	it.st[0].packets = 70;
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1044), 0);
+	assert_int_equal(it.verdict, CT_STATS_ACTIVE);
+	it.st[0].packets = 80;
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1045), 1);
+	assert_int_equal(it.verdict, CT_STATS_REFRESH);
+	assert_int_equal(ct_engine_counters(e)->refreshes, 2);
+	assert_int_equal(ct_engine_counters(e)->refreshes_deferred, 2);
 	/* no packets since: idle, then past 30 s expired (rules deleted, flow dropped) */
 	it.st[0].lastused_ms = 10000;
 	it.st[1].lastused_ms = 10000;
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1020), 0);
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1060), 0);
 	assert_int_equal(it.verdict, CT_STATS_IDLE);
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1036), 0);
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1076), 0);
 	assert_int_equal(it.verdict, CT_STATS_EXPIRED);
 	assert_int_equal(f->n_ops, 2);
 	assert_int_equal(f->ops[1].kind, CT_OP_DELETE);
 	assert_int_equal(ct_table_count(ct_engine_table(e)), 0);
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1040), 0);
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1080), 0);
 	assert_int_equal(it.verdict, CT_STATS_UNKNOWN);
-	/* a resync dump offers it again */
-	ct_engine_event(e, &ev, 1041);
+	/* a resync dump offers it again; the new rules' first packets refresh at once */
+	ct_engine_event(e, &ev, 1081);
 	assert_int_equal(f->n_ops, 3);
+	it.st[0] = (struct tc_rule_state){.valid = true, .packets = 5};
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1082), 1);
+	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	ct_engine_free(e);
 }
 
 /* mtk-ppe: no TTL mangle (the PPE decrements), skip_sw; IPv6 NAT refused with the reason;
  * capacity; a failing install. */
+static void test_refresh_interval(void **state)
+{
+	(void)state;
+	assert_int_equal(ct_refresh_interval(432000), CT_REFRESH_MAX_S); /* TCP established */
+	assert_int_equal(ct_refresh_interval(120), 40);                  /* UDP stream */
+	assert_int_equal(ct_refresh_interval(15), 5);
+	assert_int_equal(ct_refresh_interval(2), 1);
+	assert_int_equal(ct_refresh_interval(0), 1);
+}
+
 static void test_engine_profile(void **state)
 {
 	struct fixture *f = *state;
@@ -530,6 +556,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_elig_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_stats, setup, teardown),
+	    cmocka_unit_test(test_refresh_interval),
 	    cmocka_unit_test_setup_teardown(test_engine_profile, setup, teardown),
 	};
 

@@ -610,12 +610,17 @@ static void test_stats(void **state)
 	assert_int_equal(fr_counters(f->rt)->carried_packets, 100);
 	assert_int_equal(f->fk.del_calls, 0);
 
+	/* more packets, 5 s later: the 60 s just set holds for a third of it (no round trips) */
+	f->fk.packets = 65;
+	assert_false(fr_poll(f->rt, 110));
+	assert_int_equal(f->fk.refresh_calls, 1);
+
 	/* nothing new: no refresh; still within idle_s */
 	assert_false(fr_poll(f->rt, 120));
 	assert_int_equal(f->fk.refresh_calls, 1);
 	assert_int_equal(f->fk.del_calls, 0);
 
-	/* more packets */
+	/* more packets, 20 s after the refresh: refreshed again */
 	f->fk.packets = 80;
 	fr_poll(f->rt, 125);
 	assert_int_equal(f->fk.refresh_calls, 2);
