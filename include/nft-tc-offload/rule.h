@@ -256,7 +256,8 @@ struct tc_rule_vec {
 	size_t n, cap;
 };
 
-/* Appends a zeroed rule and returns it; NULL when out of memory. */
+/* Appends a rule initialised as by tc_rule_init (no actions) and returns it; NULL when out of
+ * memory. */
 struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv);
 void tc_rule_vec_free(struct tc_rule_vec *rv);
 

@@ -148,8 +148,66 @@ static void set_cookie(struct tc_rule *r, const struct plan_opts *o)
 }
 
 /* Appends the rules of spec s on a device: ct rules (ct) or pass rules. */
-static int emit(const struct plan_opts *opts, struct tc_rule_vec *rv, const struct plan_spec *s,
-                const struct expansion *x, uint32_t ifindex, bool ct, uint16_t zone)
+/* The rules of one device, indexed to drop duplicates as they are made (overlapping set
+ * elements, exclusions equal to each other): open addressing over rv's indexes + 1. A scan of
+ * every earlier rule made planning quadratic in the rules of a device (a set of a few hundred
+ * elements times ports took seconds). */
+struct dedup {
+	uint32_t *slot;
+	size_t mask;
+};
+
+static int dedup_init(struct dedup *d, uint64_t bound)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * bound)
+		cap *= 2;
+	d->slot = calloc(cap, sizeof(*d->slot));
+	d->mask = cap - 1;
+	return d->slot ? 0 : -ENOMEM;
+}
+
+static uint32_t mix(uint32_t h, const void *p, size_t n, const void *m)
+{
+	const uint8_t *b = p, *k = m;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)(b[i] & k[i])) * 16777619u;
+	return h;
+}
+
+/* Over fields tc_rule_equal compares, masked: equal rules hash alike. */
+static uint32_t rule_hash(const struct tc_rule *r)
+{
+	const struct tc_flower_key *k = &r->flower.key, *m = &r->flower.mask;
+	uint32_t h = 2166136261u ^ r->id.ifindex;
+
+	h = mix(h, &k->ip_proto, sizeof(k->ip_proto), &m->ip_proto);
+	h = mix(h, &k->src, sizeof(k->src), &m->src);
+	h = mix(h, &k->dst, sizeof(k->dst), &m->dst);
+	h = mix(h, &k->src_port, sizeof(k->src_port), &m->src_port);
+	h = mix(h, &k->dst_port, sizeof(k->dst_port), &m->dst_port);
+	return h ^ (h >> 15);
+}
+
+/* True when rv->v[idx] equals an earlier rule; otherwise indexes it. The table holds at least
+ * twice the rules (bound), so a free slot always exists. */
+static bool dedup_seen(struct dedup *d, const struct tc_rule_vec *rv, size_t idx)
+{
+	for (size_t i = rule_hash(&rv->v[idx]) & d->mask;; i = (i + 1) & d->mask) {
+		if (!d->slot[i]) {
+			d->slot[i] = (uint32_t)idx + 1;
+			return false;
+		}
+		if (tc_rule_equal(&rv->v[d->slot[i] - 1], &rv->v[idx]))
+			return true;
+	}
+}
+
+static int emit(const struct plan_opts *opts, struct tc_rule_vec *rv, struct dedup *dd,
+                const struct plan_spec *s, const struct expansion *x, uint32_t ifindex, bool ct,
+                uint16_t zone)
 {
 	static const int afs[2] = {AF_INET, AF_INET6};
 	static const uint8_t protos[2] = {6, 17};
@@ -168,7 +226,6 @@ static int emit(const struct plan_opts *opts, struct tc_rule_vec *rv, const stru
 						for (size_t q = 0; q < x->n_dp; q++) {
 							struct tc_rule *r = tc_rule_vec_add(rv);
 							struct tc_action *act;
-							bool dup = false;
 
 							if (!r)
 								return -ENOMEM;
@@ -196,10 +253,7 @@ static int emit(const struct plan_opts *opts, struct tc_rule_vec *rv, const stru
 								act->verdict = TC_VERDICT_OK;
 							}
 							set_cookie(r, opts);
-							for (size_t k = 0; k + 1 < rv->n && !dup;
-							     k++)
-								dup = tc_rule_equal(&rv->v[k], r);
-							if (dup)
+							if (dedup_seen(dd, rv, rv->n - 1))
 								rv->n--;
 						}
 		}
@@ -263,6 +317,7 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 	for (size_t d = 0; d < pf->n_devices; d++) {
 		const struct plan_device *dev = &pf->devices[d];
 		struct tc_rule_vec rv = {0};
+		struct dedup dd;
 		const struct plan_exclusion *cover = NULL;
 		size_t n_pass, kept = 0;
 		uint64_t bound;
@@ -308,18 +363,15 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 			rc = po->reason ? 0 : -ENOMEM;
 			goto out;
 		}
-		for (size_t i = 0; i < el->n_exclusions; i++) {
-			if (!plan_spec_iif_ok(&el->exclusions[i].match, dev->name))
-				continue;
-			rc = emit(opts, &rv, &el->exclusions[i].match, &ex[i], dev->ifindex, false,
-			          el->zone);
-			if (rc) {
-				free(rv.v);
-				goto out;
-			}
-		}
+		rc = dedup_init(&dd, bound);
+		for (size_t i = 0; !rc && i < el->n_exclusions; i++)
+			if (plan_spec_iif_ok(&el->exclusions[i].match, dev->name))
+				rc = emit(opts, &rv, &dd, &el->exclusions[i].match, &ex[i],
+				          dev->ifindex, false, el->zone);
 		n_pass = rv.n;
-		rc = emit(opts, &rv, &el->match, &ox, dev->ifindex, true, el->zone);
+		if (!rc)
+			rc = emit(opts, &rv, &dd, &el->match, &ox, dev->ifindex, true, el->zone);
+		free(dd.slot);
 		if (rc) {
 			free(rv.v);
 			goto out;

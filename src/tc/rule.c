@@ -31,7 +31,7 @@ struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv)
 		rv->v = v;
 		rv->cap = cap;
 	}
-	memset(&rv->v[rv->n], 0, sizeof(rv->v[rv->n]));
+	tc_rule_init(&rv->v[rv->n], NULL);
 	return &rv->v[rv->n++];
 }
 

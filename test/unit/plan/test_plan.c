@@ -112,7 +112,7 @@ static void build_raw(struct fixture *f, const char *text)
 
 static void build(struct fixture *f, const char *family, const char *devices, const char *rules)
 {
-	char buf[8192];
+	char buf[16384];
 
 	snprintf(buf, sizeof(buf),
 	         "table %s t {\n"
@@ -246,6 +246,34 @@ static void test_ssh_exclusion(void **state)
 	                              "goto chain 1");
 	free(copy);
 	assert_contains(block0(f)->comment, "excluded (reply direction): IPv4; tcp; sport 22");
+}
+
+/* Equal rules are made once per device: an exclusion written twice; and with a set of a few
+ * hundred elements, exclusions that overlap once expanded (the index that finds them keeps
+ * planning linear). */
+static void test_duplicates_dropped(void **state)
+{
+	struct fixture *f = *state;
+	char rules[12000];
+	size_t at;
+
+	build(f, "ip", "eth0",
+	      "tcp dport 22 accept\ntcp dport 22 accept\nmeta l4proto tcp flow add @ft");
+	assert_int_equal(block0(f)->n_rules, 3); /* pass dport 22, pass sport 22, ct */
+
+	/* the same exclusion of 300 addresses twice: 600 pass rules (both directions), one ct */
+	at = 0;
+	for (int copy = 0; copy < 2; copy++) {
+		at += (size_t)snprintf(rules + at, sizeof(rules) - at, "ip saddr { ");
+		for (int i = 0; i < 300; i++)
+			at += (size_t)snprintf(rules + at, sizeof(rules) - at, "%s10.%d.%d.0/24",
+			                       i ? ", " : "", i / 100, 2 * (i % 100));
+		at += (size_t)snprintf(rules + at, sizeof(rules) - at, " } tcp dport 22 accept\n");
+	}
+	snprintf(rules + at, sizeof(rules) - at, "meta l4proto tcp flow add @ft");
+	f->opts.max_rules = 1000;
+	build(f, "ip", "eth0", rules);
+	assert_int_equal(block0(f)->n_rules, 601);
 }
 
 static void test_exclusion_restricted_to_rule(void **state)
@@ -673,6 +701,7 @@ int main(void)
 	    T(test_no_l4_note_and_zone),
 	    T(test_ssh_exclusion),
 	    T(test_exclusion_restricted_to_rule),
+	    T(test_duplicates_dropped),
 	    T(test_address_prefix_set),
 	    T(test_address_range_split),
 	    T(test_port_range_blocks),
