@@ -146,6 +146,7 @@ enum ct_reason {
 	CT_R_INSTALL,       /* the kernel / driver refused the install */
 	CT_R_FULL,          /* table or hardware capacity reached */
 	CT_R_POLICY,        /* waiting for the offload policy (min packets / bytes): transient */
+	CT_R_IDLE,          /* its rules idled out; back when conntrack shows traffic: transient */
 	CT_R_COUNT,
 };
 
@@ -165,13 +166,18 @@ struct ct_flow {
 	uint32_t handle[2];     /* flower handle of each rule */
 	uint32_t packets[2];    /* low 32 bits of each rule's packets at the last poll */
 	uint32_t last_active_s; /* engine clock (s) when last seen carrying packets */
-	uint32_t refreshed_s;   /* engine clock (s) of the last timeout refresh (CT_FF_REFRESHED) */
-	uint16_t detail;        /* string pool index of the reason's text; 0 = none */
-	uint8_t state;          /* enum ct_flow_state */
-	uint8_t reason;         /* enum ct_reason (with CT_FLOW_REFUSED / CANDIDATE) */
-	uint8_t tcp_state;      /* last reported */
-	uint8_t flags;          /* CT_FF_* */
-	uint32_t path_hash;     /* OFFLOADED: hash of the two paths installed (re-resolve) */
+	union {
+		uint32_t refreshed_s;   /* OFFLOADED: engine clock (s) of the last timeout refresh
+		                         * (with CT_FF_REFRESHED) */
+		uint32_t idle_expiry_s; /* CT_R_IDLE: engine clock at which conntrack's timeout runs
+		                         * out if no packet comes (0 = not known yet) */
+	};
+	uint16_t detail;    /* string pool index of the reason's text; 0 = none */
+	uint8_t state;      /* enum ct_flow_state */
+	uint8_t reason;     /* enum ct_reason (with CT_FLOW_REFUSED / CANDIDATE) */
+	uint8_t tcp_state;  /* last reported */
+	uint8_t flags;      /* CT_FF_* */
+	uint32_t path_hash; /* OFFLOADED: hash of the two paths installed (re-resolve) */
 };
 
 enum ct_flow_flags {
@@ -313,7 +319,7 @@ void ct_engine_opts_init(struct ct_engine_opts *o);
 struct ct_engine_counters {
 	uint64_t events[4]; /* by enum ct_event_type */
 	uint64_t installs, deletes, refusals[CT_R_COUNT], sink_errors, path_calls;
-	uint64_t refreshes, refreshes_deferred, idle_expired;
+	uint64_t refreshes, refreshes_deferred, idle_expired, idle_resumed;
 };
 
 struct ct_engine;
@@ -341,10 +347,23 @@ int ct_engine_explain(const struct ct_engine *e, const struct ct_flow *f, char *
 enum ct_stats_verdict {
 	CT_STATS_IDLE = 0, /* no packets since the last poll, not yet past idle_s */
 	CT_STATS_REFRESH,  /* carried packets: refresh conntrack's timeout (timeout_s) */
-	CT_STATS_EXPIRED,  /* idle past idle_s: its rules were deleted (sink), flow dropped */
+	CT_STATS_EXPIRED,  /* idle past idle_s: its rules were deleted (sink); the flow stays,
+	                    * a candidate with CT_R_IDLE (ct_engine_idle_check) */
 	CT_STATS_UNKNOWN,  /* not an offloaded flow of the table */
 	CT_STATS_ACTIVE,   /* carried packets; the timeout set last is still far from running out */
 };
+
+/*
+ * A conntrack entry (dump or get: ev->timeout set) of a flow idle with CT_R_IDLE. Packets that
+ * bypass our rules raise no conntrack event, so a connection that resumes after its rules
+ * idled out is found by its timeout: conntrack sets it again at each packet, so the seconds
+ * left stop following the engine clock down from the value first seen. Returns -1 when the
+ * entry is not of an idle flow (the caller treats it as usual), 0 while it stays idle (the
+ * first call records the baseline), 1 when it resumed: it was offered again as an UPDATE
+ * (ct_engine_event, so installed when still eligible).
+ */
+#define CT_IDLE_SLACK_S 2
+int ct_engine_idle_check(struct ct_engine *e, const struct ct_event *ev, uint32_t now_s);
 
 /* How long a timeout refresh holds before the next: a third of the timeout, at most
  * CT_REFRESH_MAX_S. The cap is for what the kernel sets behind our back: a packet that still

@@ -121,7 +121,7 @@ const struct ct_engine_counters *ct_engine_counters(const struct ct_engine *e)
 static bool transient(enum ct_reason r)
 {
 	return r == CT_R_TCP_STATE || r == CT_R_NOT_ASSURED || r == CT_R_UDP_UNREPLIED ||
-	       r == CT_R_POLICY;
+	       r == CT_R_POLICY || r == CT_R_IDLE;
 }
 
 /* A hash of both paths (the resolver fills them from zeroed memory), eight bytes a step: one
@@ -527,12 +527,49 @@ size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t 
 			it->verdict = CT_STATS_IDLE;
 			continue;
 		}
-		/* Back to software, like the kernel flowtable's timeout. Without packets to see,
-		 * the engine learns of the connection again from a resync dump. */
+		/* Back to software, like the kernel flowtable's timeout. The flow stays in the
+		 * table: ct_engine_idle_check finds out when it carries packets again. What the
+		 * timeout should read then is known when we set it last and nothing else did. */
 		it->verdict = CT_STATS_EXPIRED;
 		e->c.idle_expired++;
-		delete_rules(e, f);
-		ct_table_remove(e->t, &it->key);
+		{
+			uint32_t to =
+			    f->key.proto == IPPROTO_TCP ? e->o.tcp_timeout_s : e->o.udp_timeout_s;
+			uint32_t at = (f->flags & CT_FF_REFRESHED) && to ? f->refreshed_s + to : 0;
+
+			delete_rules(e, f);
+			f->flags &= (uint8_t)~CT_FF_REFRESHED;
+			f->idle_expiry_s = at;
+		}
+		set_reason(e, f, CT_R_IDLE,
+		           "no packets on its rules for the idle time: back in software until "
+		           "conntrack shows traffic again");
 	}
 	return refresh;
+}
+
+int ct_engine_idle_check(struct ct_engine *e, const struct ct_event *ev, uint32_t now_s)
+{
+	struct ct_key k;
+	struct ct_flow *f;
+	int64_t expect, diff;
+
+	ct_key_from_conn(&ev->conn, &k);
+	f = ct_table_find(e->t, &k);
+	if (!f || f->state != CT_FLOW_CANDIDATE || f->reason != CT_R_IDLE ||
+	    ev->type == CT_EVENT_DESTROY)
+		return -1;
+	if (!ev->has_timeout)
+		return 0;
+	if (!f->idle_expiry_s) {
+		f->idle_expiry_s = now_s + ev->timeout;
+		return 0;
+	}
+	expect = (int64_t)f->idle_expiry_s - now_s;
+	diff = (int64_t)ev->timeout - expect;
+	if (diff >= -CT_IDLE_SLACK_S && diff <= CT_IDLE_SLACK_S)
+		return 0;
+	e->c.idle_resumed++;
+	ct_engine_event(e, ev, now_s);
+	return 1;
 }

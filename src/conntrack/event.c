@@ -49,6 +49,7 @@ const char *ct_reason_name(enum ct_reason r)
 	    [CT_R_INSTALL] = "install",
 	    [CT_R_FULL] = "table-full",
 	    [CT_R_POLICY] = "policy",
+	    [CT_R_IDLE] = "idle",
 	};
 
 	return (unsigned)r < CT_R_COUNT ? names[r] : "?";

@@ -14,6 +14,21 @@
  * reaches the kernel). Deletes go first: a re-resolved flow's new rules have the same flower
  * key as its old ones, which flower refuses twice in one prio.
  *
+ * The list is bounded: where one pass emits an operation per connection (a conntrack dump's
+ * entries and its sweep, a poll's idle deletes, a re-resolution, a removal of everything) it is
+ * flushed whenever it holds FR_PENDING_CAP operations (flowrt_int.h), at points between two
+ * engine calls (never inside the sink: flushing runs ct_engine_failed). A dump of N new
+ * connections so holds at most FR_PENDING_CAP 10-KB operations, not N. Two things cannot go out
+ * in the middle of a dump and wait for its end:
+ *  - the TCP be_liberal updates of installs acknowledged mid-dump: the backend runs them on the
+ *    conntrack handle the dump is reading (flowrt.c), where a query cannot run inside the
+ *    dump's callback. They are kept as (flowtable, key, id), 48 bytes each, and applied by
+ *    fr_dump_end to the connections still tracked.
+ *  - during adoption (fr_adopt_*), an install flower refuses with EEXIST: a rule of an earlier
+ *    run with the same key (the connection's tuple reused under a new conntrack id while the
+ *    daemon was down) is an orphan that only fr_adopt_end deletes. The operation is held
+ *    (ad.retry) and queued again after those deletes.
+ *
  * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id).
  */
 #include <arpa/inet.h>
@@ -27,10 +42,11 @@
 #include "flowrt_int.h"
 #include "nft-tc-offload/install.h"
 
-#define FR_MAX_RULES  32
-#define FR_FLOW_PRIO  0x2000
-#define FR_NEAR_FULL  90 /* percent of capacity from which UDP waits (prefer = tcp) */
-#define FR_MAX_ROUNDS 4  /* flush rounds (install failures queue deletes) */
+#define FR_MAX_RULES      32
+#define FR_FLOW_PRIO      0x2000
+#define FR_NEAR_FULL      90 /* percent of capacity from which UDP waits (prefer = tcp) */
+#define FR_MAX_ROUNDS     4  /* flush rounds (install failures queue deletes) */
+#define FR_IDLE_RECHECK_S 30 /* dumps for flows whose rules idled out: at most this often */
 
 enum fr_admit_mode {
 	FR_ADMIT_EVENT = 0, /* an event: no counters unless DESTROY */
@@ -62,6 +78,12 @@ struct fr_op {
 	struct tc_rule rules[2];
 };
 
+/* A TCP be_liberal update that waits for the end of a dump (48 bytes). */
+struct fr_later {
+	struct ct_key key;
+	uint32_t ft, ct_id;
+};
+
 /* One rule of ours found installed at start (the adoption index: 48 bytes a rule, never a
  * struct tc_rule). digest: a hash of the rule's tc_encode() bytes with handle 0 (the id's
  * other fields, match, actions, cookie; not the kernel's state). */
@@ -81,6 +103,8 @@ struct fr_adopt {
 	uint32_t fix_ft;
 	struct ct_key fix_key;
 	uint32_t fix_handle[2];
+	struct fr_op *retry; /* installs flower refused (EEXIST) while orphans were still in */
+	size_t n_retry, cap_retry;
 	struct fr_adopt_stats st;
 };
 
@@ -103,6 +127,11 @@ struct fr_core {
 	size_t n_seen, cap_seen;
 	bool seen_lost; /* a key could not be kept: no sweep after this dump */
 	uint32_t now;
+	uint32_t last_dump_s; /* engine clock of the last dump (with dumped) */
+	bool dumped;
+	bool dumping; /* between fr_dump_begin and fr_dump_end: the conntrack handle is busy */
+	struct fr_later *later;
+	size_t n_later, cap_later;
 	struct fr_adopt ad;
 };
 
@@ -167,7 +196,16 @@ static struct fr_op *op_push(struct fr_core *rt)
 		rt->ops = v;
 		rt->cap_ops = cap;
 	}
+	if (rt->n_ops + 1 > rt->c.pending_max)
+		rt->c.pending_max = rt->n_ops + 1;
 	return &rt->ops[rt->n_ops++];
+}
+
+/* Called between two engine calls of a pass that may emit an operation per connection. */
+static void flush_if_full(struct fr_core *rt)
+{
+	if (rt->n_ops >= FR_PENDING_CAP)
+		fr_flush(rt);
 }
 
 static bool same_rules(const struct fr_op *a, const struct ct_op *b)
@@ -177,6 +215,22 @@ static bool same_rules(const struct fr_op *a, const struct ct_op *b)
 		    a->rules[d].id.handle != b->rules[d].id.handle)
 			return false;
 	return true;
+}
+
+/* An INSTALL of the same rules as the DELETE op (flowtable ft) in v[0..*n): removed (true). */
+static bool cancel_install(struct fr_op *v, size_t *n, uint32_t ft, const struct ct_op *op)
+{
+	for (size_t i = *n; i-- > 0;) {
+		struct fr_op *o = &v[i];
+
+		if (o->kind == CT_OP_INSTALL && o->ft == ft &&
+		    memcmp(&o->key, op->key, sizeof(o->key)) == 0 && same_rules(o, op)) {
+			memmove(o, o + 1, (*n - i - 1) * sizeof(*o));
+			(*n)--;
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op *o);
@@ -197,18 +251,13 @@ static int sink(void *ctx, const struct ct_op *op)
 			if (f && f->state == CT_FLOW_OFFLOADED)
 				return -EEXIST; /* offloaded by another flowtable */
 		}
+	} else if (cancel_install(rt->ops, &rt->n_ops, ft->index, op)) {
+		/* a pending install of the same rules never goes out */
+		rt->c.coalesced++;
+		return 0;
 	} else {
-		/* cancels a pending install of the same rules */
-		for (size_t i = rt->n_ops; i-- > 0;) {
-			o = &rt->ops[i];
-			if (o->kind == CT_OP_INSTALL && o->ft == ft->index &&
-			    memcmp(&o->key, op->key, sizeof(o->key)) == 0 && same_rules(o, op)) {
-				memmove(o, o + 1, (rt->n_ops - i - 1) * sizeof(*o));
-				rt->n_ops--;
-				rt->c.coalesced++;
-				return 0;
-			}
-		}
+		/* nor does a held one (adoption); one of its rules may be in: the DELETE goes */
+		cancel_install(rt->ad.retry, &rt->ad.n_retry, ft->index, op);
 	}
 	o = op_push(rt);
 	if (!o)
@@ -422,7 +471,9 @@ void fr_destroy(struct fr_core *rt)
 	free(rt->ops);
 	free(rt->clsact);
 	free(rt->seen);
+	free(rt->later);
 	free(rt->ad.v);
+	free(rt->ad.retry);
 	free(rt);
 }
 
@@ -485,10 +536,14 @@ unsigned fr_stats_interval_ms(const struct fr_core *rt)
 
 static void adopt_fix(struct fr_core *rt, size_t ft);
 
-static void feed(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
+/* A dump entry of a flow whose rules idled out is offered again only when its timeout shows
+ * traffic (ct_engine_idle_check); an event is offered always (conntrack saw a packet). */
+static void feed(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s, bool dump)
 {
 	for (size_t i = 0; i < rt->n_fts; i++) {
-		if (ct_engine_event(rt->fts[i].e, ev, now_s))
+		bool offer = !dump || ct_engine_idle_check(rt->fts[i].e, ev, now_s) < 0;
+
+		if (offer && ct_engine_event(rt->fts[i].e, ev, now_s))
 			logf_(rt, LOG_LEVEL_ERROR, "flowtable %s: out of memory for a connection",
 			      rt->fts[i].name);
 		if (rt->ad.fix)
@@ -500,11 +555,14 @@ void fr_event(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s)
 {
 	rt->c.events++;
 	rt->admit_mode = FR_ADMIT_EVENT;
-	feed(rt, ev, now_s);
+	feed(rt, ev, now_s, false);
 }
+
+static void apply_later(struct fr_core *rt);
 
 void fr_dump_begin(struct fr_core *rt)
 {
+	rt->dumping = true;
 	rt->n_seen = 0;
 	rt->seen_lost = false;
 	rt->admit_mode = FR_ADMIT_DUMP;
@@ -531,7 +589,9 @@ void fr_dump_entry(struct fr_core *rt, const struct ct_event *ev)
 	else
 		rt->seen_lost = true;
 	rt->admit_mode = FR_ADMIT_DUMP;
-	feed(rt, &e, rt->now);
+	feed(rt, &e, rt->now, true);
+	/* installs go out during the dump: its new connections never all wait in the list */
+	flush_if_full(rt);
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -542,6 +602,8 @@ static int key_cmp(const void *a, const void *b)
 void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
 {
 	rt->admit_mode = FR_ADMIT_EVENT;
+	rt->dumping = false;
+	apply_later(rt); /* the conntrack handle is free again */
 	if (!complete || rt->seen_lost)
 		return;
 	if (rt->n_seen)
@@ -563,6 +625,8 @@ void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
 			ev.type = CT_EVENT_DESTROY;
 			rt->c.swept++;
 			ct_engine_event(rt->fts[i].e, &ev, now_s);
+			/* a flush neither adds flows nor removes any (ct_engine_failed refuses) */
+			flush_if_full(rt);
 		}
 	}
 }
@@ -574,6 +638,8 @@ int fr_resync(struct fr_core *rt, uint32_t now_s)
 	if (!rt->p.be.dump)
 		return -EOPNOTSUPP;
 	rt->now = now_s;
+	rt->last_dump_s = now_s;
+	rt->dumped = true;
 	fr_dump_begin(rt);
 	rc = rt->p.be.dump(rt->p.be.ctx, rt);
 	fr_dump_end(rt, rc == 0, now_s);
@@ -725,6 +791,88 @@ static void install_failed(struct fr_core *rt, const struct fr_op *op, int err, 
 	rt->in_cleanup = false;
 }
 
+static void liberal(struct fr_core *rt, const struct ct_key *k)
+{
+	int rc = rt->p.be.liberal(rt->p.be.ctx, k);
+
+	if (rc) {
+		char key[200];
+
+		rt->c.liberal_errors++;
+		key_text(k, key, sizeof(key));
+		logf_(rt, LOG_LEVEL_WARNING,
+		      "tcp be_liberal on %s: %s (its FIN may be seen INVALID)", key, strerror(-rc));
+	} else {
+		rt->c.liberal_ok++;
+	}
+}
+
+/* An install acknowledged during a dump: its be_liberal waits for fr_dump_end. */
+static void liberal_later(struct fr_core *rt, const struct fr_op *op)
+{
+	if (rt->n_later == rt->cap_later) {
+		size_t cap = rt->cap_later ? rt->cap_later * 2 : 256;
+		struct fr_later *v = realloc(rt->later, cap * sizeof(*v));
+
+		if (!v) {
+			char key[200];
+
+			rt->c.liberal_errors++;
+			key_text(&op->key, key, sizeof(key));
+			logf_(rt, LOG_LEVEL_WARNING,
+			      "tcp be_liberal on %s: out of memory (its FIN may be seen INVALID)",
+			      key);
+			return;
+		}
+		rt->later = v;
+		rt->cap_later = cap;
+	}
+	rt->later[rt->n_later].key = op->key;
+	rt->later[rt->n_later].ft = op->ft;
+	rt->later[rt->n_later].ct_id = op->ct_id;
+	rt->n_later++;
+	rt->c.liberal_deferred++;
+}
+
+/* After a dump: the deferred be_liberal updates of connections still tracked (the same
+ * conntrack id; a connection the dump saw closing has had its rules deleted since, and still
+ * gets it: its FIN goes through the stack). */
+static void apply_later(struct fr_core *rt)
+{
+	for (size_t i = 0; i < rt->n_later; i++) {
+		const struct fr_later *l = &rt->later[i];
+		const struct ct_flow *f =
+		    l->ft < rt->n_fts ? ct_table_find(ct_engine_table(rt->fts[l->ft].e), &l->key)
+		                      : NULL;
+
+		if (f && f->id == l->ct_id)
+			liberal(rt, &l->key);
+	}
+	free(rt->later);
+	rt->later = NULL;
+	rt->n_later = rt->cap_later = 0;
+}
+
+/* During adoption: an install refused because a rule of an earlier run with the same flower
+ * key is still in (an orphan, deleted by fr_adopt_end) waits for those deletes. */
+static bool hold_for_adoption(struct fr_core *rt, const struct fr_op *op, int err)
+{
+	if (!rt->ad.active || err != -EEXIST)
+		return false;
+	if (rt->ad.n_retry == rt->ad.cap_retry) {
+		size_t cap = rt->ad.cap_retry ? rt->ad.cap_retry * 2 : 8;
+		struct fr_op *v = realloc(rt->ad.retry, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		rt->ad.retry = v;
+		rt->ad.cap_retry = cap;
+	}
+	rt->ad.retry[rt->ad.n_retry++] = *op;
+	rt->ad.st.retried++;
+	return true;
+}
+
 static void flush_installs(struct fr_core *rt, const struct fr_op *ops, size_t n)
 {
 	struct tc_rule *rules;
@@ -780,23 +928,15 @@ static void flush_installs(struct fr_core *rt, const struct fr_op *ops, size_t n
 			if (err == -ENODEV || err == -EINVAL)
 				for (int d = 0; d < 2; d++)
 					forget_clsact(rt, op->rules[d].id.ifindex);
-			install_failed(rt, op, err, msg);
+			if (!hold_for_adoption(rt, op, err))
+				install_failed(rt, op, err, msg);
 			continue;
 		}
 		if (op->tcp_liberal && rt->p.be.liberal) {
-			int rc = rt->p.be.liberal(rt->p.be.ctx, &op->key);
-
-			if (rc) {
-				char key[200];
-
-				rt->c.liberal_errors++;
-				key_text(&op->key, key, sizeof(key));
-				logf_(rt, LOG_LEVEL_WARNING,
-				      "tcp be_liberal on %s: %s (its FIN may be seen INVALID)", key,
-				      strerror(-rc));
-			} else {
-				rt->c.liberal_ok++;
-			}
+			if (rt->dumping)
+				liberal_later(rt, op);
+			else
+				liberal(rt, &op->key);
 		}
 	}
 out:
@@ -825,6 +965,18 @@ size_t fr_flush(struct fr_core *rt)
 
 void fr_remove_all(struct fr_core *rt)
 {
+	/* pending (and held) installs never go out */
+	for (size_t i = 0; i < rt->n_ops;)
+		if (rt->ops[i].kind == CT_OP_INSTALL) {
+			memmove(&rt->ops[i], &rt->ops[i + 1],
+			        (rt->n_ops - i - 1) * sizeof(*rt->ops));
+			rt->n_ops--;
+		} else {
+			i++;
+		}
+	free(rt->ad.retry);
+	rt->ad.retry = NULL;
+	rt->ad.n_retry = rt->ad.cap_retry = 0;
 	for (size_t i = 0; i < rt->n_fts; i++) {
 		struct ct_table *t = ct_engine_table(rt->fts[i].e);
 
@@ -849,17 +1001,9 @@ void fr_remove_all(struct fr_core *rt)
 			tc_rule_init(&o->rules[0], &ids[0]);
 			tc_rule_init(&o->rules[1], &ids[1]);
 			ct_table_set_state(t, f, CT_FLOW_CANDIDATE);
+			flush_if_full(rt); /* deletes only: nothing is queued back */
 		}
 	}
-	/* pending installs never go out */
-	for (size_t i = 0; i < rt->n_ops;)
-		if (rt->ops[i].kind == CT_OP_INSTALL) {
-			memmove(&rt->ops[i], &rt->ops[i + 1],
-			        (rt->n_ops - i - 1) * sizeof(*rt->ops));
-			rt->n_ops--;
-		} else {
-			i++;
-		}
 	fr_flush(rt);
 }
 
@@ -1082,6 +1226,24 @@ static void adopt_fix(struct fr_core *rt, size_t ft)
 
 #define FR_ADOPT_DEL_CHUNK 1024
 
+/* The installs held for the orphans' deletes go back into the pending list (the caller's
+ * fr_flush sends them); one that fails again is an ordinary install failure. */
+static void requeue_retries(struct fr_core *rt)
+{
+	for (size_t i = 0; i < rt->ad.n_retry; i++) {
+		struct fr_op *o = op_push(rt);
+
+		if (!o) {
+			install_failed(rt, &rt->ad.retry[i], -ENOMEM, "out of memory");
+			continue;
+		}
+		*o = rt->ad.retry[i];
+	}
+	free(rt->ad.retry);
+	rt->ad.retry = NULL;
+	rt->ad.n_retry = rt->ad.cap_retry = 0;
+}
+
 size_t fr_adopt_end(struct fr_core *rt)
 {
 	struct fr_adopt *ad = &rt->ad;
@@ -1141,6 +1303,7 @@ size_t fr_adopt_end(struct fr_core *rt)
 	free(ad->v);
 	ad->v = NULL;
 	ad->n = ad->cap = 0;
+	requeue_retries(rt);
 	return gone_n;
 }
 
@@ -1151,6 +1314,7 @@ void fr_adopt_abort(struct fr_core *rt)
 	free(rt->ad.v);
 	rt->ad.v = NULL;
 	rt->ad.n = rt->ad.cap = 0;
+	requeue_retries(rt);
 }
 
 void fr_set_startup_reconcile_ms(struct fr_core *rt, uint64_t ms)
@@ -1215,10 +1379,19 @@ static void poll_ft(struct fr_core *rt, struct fr_ft *ft, uint32_t now_s)
 			    (uint32_t)r->state.packets - prev[2 * i + (size_t)d];
 		}
 	}
-	ct_engine_stats(ft->e, items, k, now_s);
 	for (size_t i = 0; i < k; i++) {
 		char key[200];
 		int rc;
+
+		/* in chunks of FR_PENDING_CAP / 2 flows: an idle flow's delete, or a lost one's
+		 * cleanup, is one operation each */
+		if (i % (FR_PENDING_CAP / 2) == 0) {
+			size_t c = k - i < FR_PENDING_CAP / 2 ? k - i : FR_PENDING_CAP / 2;
+
+			if (rt->n_ops + 2 * c > FR_PENDING_CAP)
+				fr_flush(rt);
+			ct_engine_stats(ft->e, &items[i], c, now_s);
+		}
 
 		if (lost[i] && items[i].verdict != CT_STATS_EXPIRED) {
 			key_text(&items[i].key, key, sizeof(key));
@@ -1258,6 +1431,9 @@ bool fr_poll(struct fr_core *rt, uint32_t now_s)
 	uint64_t cap = capacity(rt);
 	bool room = !rt->hw_full && (!cap || total_offloaded(rt) < cap);
 	bool want_dump = false;
+	/* flows whose rules idled out: a dump every FR_IDLE_RECHECK_S shows which carry traffic
+	 * again (their packets raise no conntrack event) */
+	bool idle_due = !rt->dumped || now_s - rt->last_dump_s >= FR_IDLE_RECHECK_S;
 
 	rt->c.polls++;
 	for (size_t i = 0; i < rt->n_fts; i++)
@@ -1272,7 +1448,8 @@ bool fr_poll(struct fr_core *rt, uint32_t now_s)
 			const struct ct_flow *f = ct_table_at(t, j);
 
 			if ((f->state == CT_FLOW_CANDIDATE && f->reason == CT_R_POLICY) ||
-			    (room && f->state == CT_FLOW_REFUSED && f->reason == CT_R_FULL)) {
+			    (room && f->state == CT_FLOW_REFUSED && f->reason == CT_R_FULL) ||
+			    (idle_due && f->state == CT_FLOW_CANDIDATE && f->reason == CT_R_IDLE)) {
 				want_dump = true;
 				break;
 			}
@@ -1297,6 +1474,8 @@ void fr_reresolve(struct fr_core *rt, uint32_t now_s)
 			rt->c.reresolves++;
 			if (ct_engine_reresolve(rt->fts[i].e, f, now_s) && was)
 				rt->c.path_changes++;
+			/* a flow's DELETE and INSTALL stay in one flush (deletes first) */
+			flush_if_full(rt);
 		}
 	}
 	rt->admit_mode = FR_ADMIT_EVENT;
@@ -1373,6 +1552,7 @@ json_t *fr_status_json(const struct fr_core *rt)
 		json_object_set_new(j, "refreshes_deferred",
 		                    json_integer((json_int_t)ec->refreshes_deferred));
 		json_object_set_new(j, "idle_expired", json_integer((json_int_t)ec->idle_expired));
+		json_object_set_new(j, "idle_resumed", json_integer((json_int_t)ec->idle_resumed));
 		json_object_set_new(j, "table_full", json_integer((json_int_t)tc->full));
 		json_array_append_new(fts, j);
 	}
@@ -1413,6 +1593,8 @@ json_t *fr_status_json(const struct fr_core *rt)
 		json_object_set_new(ct, "liberal_ok", json_integer((json_int_t)c->liberal_ok));
 		json_object_set_new(ct, "liberal_errors",
 		                    json_integer((json_int_t)c->liberal_errors));
+		json_object_set_new(ct, "liberal_after_dump",
+		                    json_integer((json_int_t)c->liberal_deferred));
 		json_object_set_new(o, "conntrack", ct);
 	}
 	{
@@ -1435,16 +1617,18 @@ json_t *fr_status_json(const struct fr_core *rt)
 	json_object_set_new(o, "carried_packets", json_integer((json_int_t)c->carried_packets));
 	json_object_set_new(o, "carried_bytes_closed", json_integer((json_int_t)c->carried_bytes));
 	json_object_set_new(o, "pending", json_integer((json_int_t)rt->n_ops));
+	json_object_set_new(o, "pending_max", json_integer((json_int_t)c->pending_max));
 	/* the start-up reconcile: rules of an earlier run adopted, replaced, deleted */
 	json_object_set_new(o, "startup_reconcile_ms",
 	                    rt->ad.st.done ? json_integer((json_int_t)rt->ad.st.reconcile_ms)
 	                                   : json_null());
 	json_object_set_new(
 	    o, "startup_reconcile",
-	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "found", (json_int_t)rt->ad.st.found, "adopted",
-	              (json_int_t)rt->ad.st.adopted, "replaced", (json_int_t)rt->ad.st.replaced,
-	              "deleted", (json_int_t)rt->ad.st.deleted, "delete_errors",
-	              (json_int_t)rt->ad.st.delete_errors));
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "found", (json_int_t)rt->ad.st.found,
+	              "adopted", (json_int_t)rt->ad.st.adopted, "replaced",
+	              (json_int_t)rt->ad.st.replaced, "deleted", (json_int_t)rt->ad.st.deleted,
+	              "delete_errors", (json_int_t)rt->ad.st.delete_errors, "retried",
+	              (json_int_t)rt->ad.st.retried));
 	return o;
 }
 

@@ -81,7 +81,10 @@ void fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap);
 void fr_event(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s);
 
 /* A dump: fr_dump_begin, fr_dump_entry per entry, fr_dump_end (connections not seen are
- * treated as destroyed: their DESTROY events may have been lost). */
+ * treated as destroyed: their DESTROY events may have been lost). fr_dump_entry flushes the
+ * pending list when it holds FR_PENDING_CAP operations; the backend's liberal() is not called
+ * between fr_dump_begin and fr_dump_end (the updates are applied by fr_dump_end), so the
+ * backend may run it on the handle that reads the dump. */
 void fr_dump_begin(struct fr_core *rt);
 void fr_dump_entry(struct fr_core *rt, const struct ct_event *ev);
 void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s);
@@ -96,10 +99,15 @@ void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s);
  * them without a netlink write; otherwise its rules replace installed ones of that connection
  * in place, or are new. fr_adopt_end deletes every indexed rule no connection claimed
  * (orphans, duplicates, what a changed plan refuses) and returns the number gone; then
- * fr_flush sends the replaces and installs. fr_adopt_abort drops the index (dump failed).
+ * fr_flush sends the replaces and installs still pending. Installs flushed during the dump
+ * that flower refuses with EEXIST (an orphan with the same key: the connection's tuple reused
+ * under a new conntrack id) are held and queued again by fr_adopt_end after its deletes
+ * (fr_adopt_stats retried). fr_adopt_abort drops the index (dump failed).
  */
 struct fr_adopt_stats {
 	uint64_t found, adopted, replaced, deleted, delete_errors; /* rules */
+	uint64_t retried; /* installs flower refused (EEXIST: an orphan's key) sent again after
+	                   * the deletes */
 	bool done;
 	uint64_t reconcile_ms; /* flowrt_start: tc dump to the last install acknowledged */
 };
@@ -114,6 +122,16 @@ const struct fr_adopt_stats *fr_adopt_stats(const struct fr_core *rt);
 
 /* Runs a dump through the backend (begin/entries/end). */
 int fr_resync(struct fr_core *rt, uint32_t now_s);
+
+/*
+ * The most operations the pending list holds before a pass that emits one per connection (a
+ * dump, its sweep, a poll's idle deletes, a re-resolution, fr_remove_all) flushes it (the list
+ * can exceed it by what one engine call emits: two per flowtable). An operation is ~10 KB (two
+ * struct tc_rule) and a flush copies the rules once more, so 256 is ~5 MB at most, at any
+ * connection count (1024 would be ~20 MB, a sixth of a 128 MB router); a batch of 512 rules
+ * still keeps the netlink window full, so larger batches would not send faster.
+ */
+#define FR_PENDING_CAP 256
 
 /* Sends what is pending: one delete batch, one install batch (and the deletes of installs
  * that failed). Returns the number of tc requests sent. */
@@ -139,6 +157,8 @@ struct fr_counters {
 	uint64_t coalesced; /* install + delete pairs that never reached the kernel */
 	uint64_t carried_packets, carried_bytes; /* by our rules, from polls and final reads */
 	uint64_t enospc, reresolves, path_changes, polls;
+	uint64_t pending_max;      /* the pending list's high-water mark (operations) */
+	uint64_t liberal_deferred; /* be_liberal updates that waited for the end of a dump */
 };
 const struct fr_counters *fr_counters(const struct fr_core *rt);
 

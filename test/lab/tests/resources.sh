@@ -115,8 +115,12 @@ for ((c = 1; c <= CYCLES; c++)); do
         --until "$W/stop" --ready "$W/ready" >"$W/c.out" 2>&1 &
     cp=$!
     lab_wait_for 300 test -e "$W/ready" || lab_fail "cycle $c: connections did not open: $(cat "$W/c.out")"
-    lab_wait_for 300 status_ge .flow.offloaded "$N" ||
+    lab_wait_for 300 status_ge .flow.offloaded "$N" || {
+        diag
+        echo "---- daemon log, warnings and errors:" >&2
+        grep -Ev ': (install|delete): ' "$LOG" | tail -n 30 >&2 || true
         lab_fail "cycle $c: offloaded $(ctl_j status | jq .flow.offloaded) of $N"
+    }
     touch "$W/stop"
     wait "$cp" || lab_fail "cycle $c: echoes lost: $(cat "$W/c.out")"
     lab_wait_for "${NTO_RES_WAIT:-300}" none_tracked || {

@@ -450,7 +450,7 @@ static void test_engine_stats(void **state)
 	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	assert_int_equal(ct_engine_counters(e)->refreshes, 2);
 	assert_int_equal(ct_engine_counters(e)->refreshes_deferred, 2);
-	/* no packets since: idle, then past 30 s expired (rules deleted, flow dropped) */
+	/* no packets since: idle, then past 30 s expired: rules deleted, the flow stays (idle) */
 	it.st[0].lastused_ms = 10000;
 	it.st[1].lastused_ms = 10000;
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1060), 0);
@@ -459,20 +459,47 @@ static void test_engine_stats(void **state)
 	assert_int_equal(it.verdict, CT_STATS_EXPIRED);
 	assert_int_equal(f->n_ops, 2);
 	assert_int_equal(f->ops[1].kind, CT_OP_DELETE);
-	assert_int_equal(ct_table_count(ct_engine_table(e)), 0);
+	assert_int_equal(ct_table_count(ct_engine_table(e)), 1);
+	explain(e, &ev,
+	        "candidate (idle): no packets on its rules for the idle time: back in software "
+	        "until conntrack shows traffic again");
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1080), 0);
 	assert_int_equal(it.verdict, CT_STATS_UNKNOWN);
-	/* a resync dump offers it again; the new rules' first packets refresh at once */
-	ct_engine_event(e, &ev, 1081);
+
+	/* what conntrack says of it: the 120 s set at 1045 run out at 1165 while no packet
+	 * comes (within CT_IDLE_SLACK_S); a packet sets 120 s again: offered, installed */
+	ev.has_timeout = true;
+	ev.timeout = 1165 - 1090;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1090), 0);
+	ev.timeout = 1165 - 1100 + CT_IDLE_SLACK_S;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1100), 0);
+	assert_int_equal(f->n_ops, 2);
+	ev.timeout = 119;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1105), 1);
 	assert_int_equal(f->n_ops, 3);
-	it.st[0] = (struct tc_rule_state){.valid = true, .packets = 5};
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1082), 1);
-	assert_int_equal(it.verdict, CT_STATS_REFRESH);
+	assert_int_equal(f->ops[2].kind, CT_OP_INSTALL);
+	assert_int_equal(ct_engine_counters(e)->idle_resumed, 1);
+	/* not idle any more: the caller handles the entry as usual */
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1106), -1);
+	/* its new rules carry nothing: idle again; never refreshed since the install, so the
+	 * first entry seen is the baseline; a timeout that went down faster than the clock (a
+	 * packet with data in flight sets 300 s, say) counts as traffic too */
+	it.st[0] = (struct tc_rule_state){.valid = true};
+	it.st[1] = (struct tc_rule_state){.valid = true};
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1140), 0);
+	assert_int_equal(it.verdict, CT_STATS_EXPIRED);
+	ev.timeout = 5000;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1300), 0);
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1300), 0); /* idle_expiry_s 6300 */
+	ev.timeout = 4000;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1310), 1);
+	assert_int_equal(f->ops[f->n_ops - 1].kind, CT_OP_INSTALL);
+	/* a DESTROY of an idle flow is the caller's (the flow leaves the table) */
+	ev.type = CT_EVENT_DESTROY;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1311), -1);
 	ct_engine_free(e);
 }
 
-/* mtk-ppe: no TTL mangle (the PPE decrements), skip_sw; IPv6 NAT refused with the reason;
- * capacity; a failing install. */
 static void test_refresh_interval(void **state)
 {
 	(void)state;
@@ -483,6 +510,8 @@ static void test_refresh_interval(void **state)
 	assert_int_equal(ct_refresh_interval(0), 1);
 }
 
+/* mtk-ppe: no TTL mangle (the PPE decrements), skip_sw; IPv6 NAT refused with the reason;
+ * capacity; a failing install. */
 static void test_engine_profile(void **state)
 {
 	struct fixture *f = *state;

@@ -46,6 +46,19 @@ struct fake {
 	struct fr_core *core;
 	struct ct_event dump[8];
 	size_t n_dump;
+	/* after dump[]: n_gen generated ESTABLISHED connections from port gen_base on, every
+	 * gen_udp_every-th one UDP (0: all TCP) */
+	size_t n_gen;
+	uint32_t gen_timeout; /* generated entries: conntrack's timeout left (0: none given) */
+	uint16_t gen_base;
+	unsigned gen_udp_every;
+	bool in_dump; /* fk_dump is running: liberal / refresh must not come */
+	size_t replaced_total, deleted_total, max_replace_batch;
+	unsigned replace_in_dump; /* replace calls while the dump ran */
+	struct tc_rule orphan[4]; /* rules "in the kernel" whose flower key is taken */
+	size_t n_orphan;
+	unsigned eexist;            /* rules refused for an orphan's key */
+	unsigned replace_after_del; /* replace calls right after a delete call */
 };
 
 struct fx {
@@ -77,7 +90,12 @@ static int fk_replace(void *ctx, const struct tc_rule *r, size_t n, struct nlc_t
 	int failed = 0;
 
 	k->replace_calls++;
+	k->replace_after_del += k->last_del_seq == k->call_seq;
 	k->last_replace_seq = ++k->call_seq;
+	k->replace_in_dump += k->in_dump;
+	k->replaced_total += n;
+	if (n > k->max_replace_batch)
+		k->max_replace_batch = n;
 	for (size_t i = 0; i < n; i++) {
 		if (k->n_replace < MAXR)
 			k->replaced[k->n_replace++] = r[i];
@@ -85,6 +103,24 @@ static int fk_replace(void *ctx, const struct tc_rule *r, size_t n, struct nlc_t
 		if (k->replace_err) {
 			snprintf(res[i].ext.msg, sizeof(res[i].ext.msg), "fake refusal");
 			failed++;
+			continue;
+		}
+		/* flower's rule: one filter per key in a prio (another handle is refused) */
+		for (size_t j = 0; j < k->n_orphan; j++) {
+			const struct tc_rule *o = &k->orphan[j];
+
+			if (o->id.ifindex == r[i].id.ifindex && o->id.prio == r[i].id.prio &&
+			    o->id.protocol == r[i].id.protocol && o->id.handle != r[i].id.handle &&
+			    memcmp(&o->flower.key, &r[i].flower.key, sizeof(o->flower.key)) == 0 &&
+			    memcmp(&o->flower.mask, &r[i].flower.mask, sizeof(o->flower.mask)) ==
+			        0) {
+				res[i].error = -EEXIST;
+				snprintf(res[i].ext.msg, sizeof(res[i].ext.msg),
+				         "fake: an orphan has this key");
+				k->eexist++;
+				failed++;
+				break;
+			}
 		}
 	}
 	k->replace_err = 0;
@@ -97,10 +133,17 @@ static int fk_del(void *ctx, const struct tc_rule *r, size_t n, struct nlc_tc_re
 
 	k->del_calls++;
 	k->last_del_seq = ++k->call_seq;
+	k->deleted_total += n;
 	for (size_t i = 0; i < n; i++) {
 		if (k->n_del < MAXR)
 			k->deleted[k->n_del++] = r[i].id;
 		res[i].error = 0;
+		for (size_t j = 0; j < k->n_orphan; j++)
+			if (k->orphan[j].id.ifindex == r[i].id.ifindex &&
+			    k->orphan[j].id.handle == r[i].id.handle) {
+				k->orphan[j] = k->orphan[--k->n_orphan];
+				break;
+			}
 	}
 	return 0;
 }
@@ -126,6 +169,7 @@ static int fk_refresh(void *ctx, const struct ct_key *key, uint32_t timeout_s)
 	struct fake *k = ctx;
 
 	(void)key;
+	assert_false(k->in_dump); /* the dump's conntrack handle is busy */
 	k->refresh_calls++;
 	k->last_timeout = timeout_s;
 	return 0;
@@ -136,17 +180,31 @@ static int fk_liberal(void *ctx, const struct ct_key *key)
 	struct fake *k = ctx;
 
 	(void)key;
+	assert_false(k->in_dump); /* the dump's conntrack handle is busy */
 	k->liberal_calls++;
 	return 0;
 }
+
+static struct ct_event ev4(enum ct_event_type type, uint8_t proto, uint16_t cport, uint8_t tcp);
 
 static int fk_dump(void *ctx, struct fr_core *rt)
 {
 	struct fake *k = ctx;
 
 	k->dump_calls++;
+	k->in_dump = true;
 	for (size_t i = 0; i < k->n_dump; i++)
 		fr_dump_entry(rt, &k->dump[i]);
+	for (size_t i = 0; i < k->n_gen; i++) {
+		bool udp = k->gen_udp_every && i % k->gen_udp_every == 0;
+		struct ct_event e = ev4(CT_EVENT_UPDATE, udp ? IPPROTO_UDP : IPPROTO_TCP,
+		                        (uint16_t)(k->gen_base + i), CT_TCP_ESTABLISHED);
+
+		e.has_timeout = k->gen_timeout != 0;
+		e.timeout = k->gen_timeout;
+		fr_dump_entry(rt, &e);
+	}
+	k->in_dump = false;
 	return 0;
 }
 
@@ -585,6 +643,54 @@ static void test_batching(void **state)
 	assert_int_equal(flow_of(f, &e)->reason, CT_R_TCP_CLOSING);
 }
 
+/* ---- idle flows: back in software, offloaded again when their timeout shows traffic ---- */
+
+static void test_idle_resume(void **state)
+{
+	struct fx *f = *state;
+	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_UDP, 5100, 0);
+	unsigned replaces;
+	json_t *st;
+
+	start(f, true);
+	fr_event(f->rt, &e, 100);
+	fr_flush(f->rt);
+	f->fk.packets = 50;
+	fr_poll(f->rt, 105); /* refreshed: 60 s from 105, so conntrack's entry ends at 165 */
+	assert_int_equal(f->fk.refresh_calls, 1);
+	assert_true(fr_poll(f->rt, 140)); /* idle since 105: rules deleted, a dump wanted */
+	assert_int_equal(flow_of(f, &e)->reason, CT_R_IDLE);
+	replaces = f->fk.replace_calls;
+
+	/* the dump: 24 s left at 141, as set at 105: no packet since, stays in software */
+	f->fk.dump[0] = e;
+	f->fk.dump[0].has_timeout = true;
+	f->fk.dump[0].timeout = 24;
+	f->fk.n_dump = 1;
+	assert_int_equal(fr_resync(f->rt, 141), 0);
+	fr_flush(f->rt);
+	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_CANDIDATE);
+	assert_int_equal(f->fk.replace_calls, replaces);
+	/* the next dump for it: not before 30 s */
+	assert_false(fr_poll(f->rt, 150));
+	assert_true(fr_poll(f->rt, 171));
+
+	/* a packet went through conntrack: 60 s left at 171 where 0 were due: offloaded */
+	f->fk.dump[0].timeout = 60;
+	assert_int_equal(fr_resync(f->rt, 171), 0);
+	fr_flush(f->rt);
+	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_OFFLOADED);
+	assert_int_equal(f->fk.replace_calls, replaces + 1);
+	st = fr_status_json(f->rt);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(st, "flowtables"), 0), "idle_resumed")),
+	                 1);
+	json_decref(st);
+	/* nothing idle any more: no dump wanted */
+	f->fk.packets = 60;
+	assert_false(fr_poll(f->rt, 210));
+}
+
 /* ---- stats: refresh while active, delete when idle ---- */
 
 static void test_stats(void **state)
@@ -625,11 +731,13 @@ static void test_stats(void **state)
 	fr_poll(f->rt, 125);
 	assert_int_equal(f->fk.refresh_calls, 2);
 
-	/* idle past 30 s: rules deleted, the flow leaves the table (nothing counted twice) */
-	fr_poll(f->rt, 170);
+	/* idle past 30 s: rules deleted (nothing counted twice); the flow stays, idle, and the
+	 * poll asks for a dump (their traffic raises no event) */
+	assert_true(fr_poll(f->rt, 170));
 	assert_int_equal(f->fk.del_calls, 1);
 	assert_int_equal(f->fk.n_del, 2);
-	assert_null(flow_of(f, &e));
+	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_CANDIDATE);
+	assert_int_equal(flow_of(f, &e)->reason, CT_R_IDLE);
 	assert_int_equal(fr_counters(f->rt)->carried_packets, 160);
 
 	/* rules that vanished behind our back: the flow goes back to software, with a reason */
@@ -961,16 +1069,8 @@ static size_t first_run(struct fx *f, uint16_t cport, size_t n, struct tc_rule *
 
 /* The restarted runtime: the installed rules indexed, conntrack dumped (the connections
  * cports[]), the rest deleted, then the flush. */
-static void restart(struct fx *f, const struct tc_rule *kernel, size_t n_kernel,
-                    const uint16_t *cports, size_t n_conn, uint8_t server_mac)
+static void adopt_kernel(struct fx *f, const struct tc_rule *kernel, size_t n_kernel)
 {
-	struct netstate_snapshot snap;
-
-	start(f, false);
-	if (server_mac != 0x22) {
-		build_snap(&snap, server_mac, true);
-		fr_set_snapshot(f->rt, &snap);
-	}
 	fr_adopt_begin(f->rt);
 	for (size_t i = 0; i < n_kernel; i++) {
 		/* as a dump shows it: the rule's netlink message decoded */
@@ -986,6 +1086,19 @@ static void restart(struct fx *f, const struct tc_rule *kernel, size_t n_kernel,
 		assert_int_equal(fr_adopt_rule(f->rt, &back), 0);
 	}
 	fr_adopt_index(f->rt);
+}
+
+static void restart(struct fx *f, const struct tc_rule *kernel, size_t n_kernel,
+                    const uint16_t *cports, size_t n_conn, uint8_t server_mac)
+{
+	struct netstate_snapshot snap;
+
+	start(f, false);
+	if (server_mac != 0x22) {
+		build_snap(&snap, server_mac, true);
+		fr_set_snapshot(f->rt, &snap);
+	}
+	adopt_kernel(f, kernel, n_kernel);
 	f->fk.n_dump = n_conn;
 	for (size_t i = 0; i < n_conn; i++)
 		f->fk.dump[i] = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, cports[i], CT_TCP_ESTABLISHED);
@@ -1115,12 +1228,174 @@ static void test_adopt_duplicate(void **state)
 	assert_int_equal(flow_of(f, &e)->handle[1], kernel[1].id.handle);
 }
 
+/* ---- the pending list stays bounded ---- */
+
+static size_t count_state(struct fx *f, enum ct_flow_state st)
+{
+	struct ct_table *t = ct_engine_table(fr_engine(f->rt, 0));
+	size_t n = 0;
+
+	for (size_t i = 0; i < ct_table_count(t); i++)
+		n += ct_table_at(t, i)->state == st;
+	return n;
+}
+
+/* A dump of 5,000 new connections (a fifth UDP): installs go out during the dump, never more
+ * than FR_PENDING_CAP operations wait; be_liberal (fk_liberal asserts it is not called while
+ * the dump runs) reaches every TCP connection after it. The re-resolution of all of them, their
+ * idle deletes and a sweep are bounded too. */
+static void test_dump_bounded(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 5000, n_tcp = 4000;
+	struct netstate_snapshot snap;
+	json_t *st;
+
+	start(f, false);
+	f->fk.gen_base = 20000;
+	f->fk.n_gen = n;
+	f->fk.gen_udp_every = 5;
+	assert_int_equal(fr_resync(f->rt, 100), 0);
+	assert_true(f->fk.replace_in_dump >= n / FR_PENDING_CAP);
+	assert_true(fr_pending(f->rt) < FR_PENDING_CAP);
+	assert_int_equal(fr_counters(f->rt)->pending_max, FR_PENDING_CAP);
+	/* what went out during the dump got its be_liberal at its end */
+	assert_true(fr_counters(f->rt)->liberal_deferred > n_tcp / 2);
+	assert_int_equal(f->fk.liberal_calls, fr_counters(f->rt)->liberal_deferred);
+	fr_flush(f->rt);
+	assert_int_equal(f->fk.replaced_total, 2 * n);
+	assert_true(f->fk.max_replace_batch <= 2 * FR_PENDING_CAP);
+	assert_int_equal(count_state(f, CT_FLOW_OFFLOADED), n);
+	assert_int_equal(f->fk.liberal_calls, n_tcp);
+	assert_int_equal(fr_counters(f->rt)->liberal_ok, n_tcp);
+	assert_int_equal(fr_counters(f->rt)->install_errors, 0);
+	st = fr_status_json(f->rt);
+	assert_int_equal(json_integer_value(json_object_get(st, "pending_max")), FR_PENDING_CAP);
+	json_decref(st);
+
+	/* the server's MAC changed: a delete and an install each, in bounded flushes, deletes
+	 * first in each */
+	build_snap(&snap, 0x23, true);
+	fr_set_snapshot(f->rt, &snap);
+	f->fk.replaced_total = f->fk.deleted_total = 0;
+	f->fk.replace_calls = f->fk.del_calls = f->fk.replace_after_del = 0;
+	fr_reresolve(f->rt, 101);
+	assert_true(f->fk.replace_calls >= 2 * n / FR_PENDING_CAP);
+	assert_int_equal(f->fk.replace_after_del, f->fk.replace_calls);
+	assert_int_equal(f->fk.deleted_total, 2 * n);
+	assert_int_equal(f->fk.replaced_total, 2 * n);
+	assert_true(f->fk.del_calls >= 2 * n / FR_PENDING_CAP);
+	assert_int_equal(fr_counters(f->rt)->pending_max, FR_PENDING_CAP);
+	assert_int_equal(count_state(f, CT_FLOW_OFFLOADED), n);
+
+	/* all idle: deleted by the poll, in bounded flushes; the flows stay (idle) */
+	f->fk.deleted_total = 0;
+	fr_poll(f->rt, 1000);
+	assert_int_equal(f->fk.deleted_total, 2 * n);
+	assert_int_equal(count_state(f, CT_FLOW_CANDIDATE), n);
+	assert_int_equal(fr_counters(f->rt)->pending_max, FR_PENDING_CAP);
+
+	/* their conntrack timeouts show traffic (a baseline, then reset by packets): installed
+	 * again; then a dump without them: the sweep's deletes are bounded too */
+	f->fk.gen_timeout = 100;
+	assert_int_equal(fr_resync(f->rt, 1001), 0);
+	f->fk.gen_timeout = 120;
+	assert_int_equal(fr_resync(f->rt, 1011), 0);
+	fr_flush(f->rt);
+	f->fk.gen_timeout = 0;
+	assert_int_equal(count_state(f, CT_FLOW_OFFLOADED), n);
+	f->fk.n_gen = 0;
+	f->fk.deleted_total = 0;
+	assert_int_equal(fr_resync(f->rt, 1002), 0);
+	fr_flush(f->rt);
+	assert_int_equal(fr_counters(f->rt)->swept, n);
+	assert_int_equal(f->fk.deleted_total, 2 * n);
+	assert_int_equal(ct_table_count(ct_engine_table(fr_engine(f->rt, 0))), 0);
+	assert_int_equal(fr_counters(f->rt)->pending_max, FR_PENDING_CAP);
+	assert_int_equal(fr_pending(f->rt), 0);
+
+	/* stop with removal: bounded as well */
+	f->fk.n_gen = n;
+	assert_int_equal(fr_resync(f->rt, 1003), 0);
+	fr_flush(f->rt);
+	f->fk.deleted_total = 0;
+	fr_remove_all(f->rt);
+	assert_int_equal(f->fk.deleted_total, 2 * n);
+	assert_int_equal(fr_counters(f->rt)->pending_max, FR_PENDING_CAP);
+}
+
+/* After a restart, a connection re-created with the same tuple under a new conntrack id: its
+ * old rules are orphans with the same flower keys, deleted only at fr_adopt_end. Its install,
+ * flushed during the dump, is refused (EEXIST), held, and sent again after the deletes. With
+ * destroy, its DESTROY arrives while the install is held: it never goes out. */
+static void adopt_collision(struct fx *f, bool destroy)
+{
+	struct tc_rule kernel[2];
+	size_t n = first_run(f, 46000, 1, kernel);
+	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, 46000, CT_TCP_ESTABLISHED);
+	const size_t more = FR_PENDING_CAP + 10, left = (1 + more) % FR_PENDING_CAP;
+
+	e.id = 90000;
+	start(f, false);
+	adopt_kernel(f, kernel, n);
+	memcpy(f->fk.orphan, kernel, sizeof(kernel));
+	f->fk.n_orphan = 2;
+	f->fk.dump[0] = e;
+	f->fk.n_dump = 1;
+	f->fk.gen_base = 30000;
+	f->fk.n_gen = more;
+	assert_int_equal(fr_resync(f->rt, 200), 0);
+	assert_true(f->fk.replace_in_dump >= 1);
+	assert_true(f->fk.eexist >= 1);
+	assert_int_equal(fr_adopt_stats(f->rt)->retried, 1);
+	assert_int_equal(fr_counters(f->rt)->install_errors, 0);
+	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_OFFLOADED);
+	if (destroy) {
+		e.type = CT_EVENT_DESTROY;
+		fr_event(f->rt, &e, 201);
+		assert_null(flow_of(f, &e));
+		assert_int_equal(fr_pending(f->rt), left + 1); /* its DELETE */
+	}
+	f->fk.replaced_total = 0;
+	assert_int_equal(fr_adopt_end(f->rt), 2);
+	assert_int_equal(fr_adopt_stats(f->rt)->deleted, 2);
+	assert_int_equal(f->fk.n_orphan, 0);
+	fr_flush(f->rt);
+	assert_true(f->fk.last_replace_seq > f->fk.last_del_seq);
+	assert_int_equal(fr_counters(f->rt)->install_errors, 0);
+	assert_int_equal(f->fk.replaced_total, 2 * ((destroy ? 0 : 1) + left));
+	assert_int_equal(count_state(f, CT_FLOW_OFFLOADED), more + (destroy ? 0 : 1));
+	assert_int_equal(f->fk.liberal_calls, more + (destroy ? 0 : 1));
+	if (destroy) {
+		/* the held install is gone; its DELETE went out (after the orphans') */
+		assert_int_equal(fr_adopt_stats(f->rt)->retried, 1);
+		assert_int_equal(f->fk.del_calls, 2);
+	} else {
+		const struct ct_flow *fl = flow_of(f, &e);
+
+		assert_int_equal(fl->state, CT_FLOW_OFFLOADED);
+		assert_int_equal(fl->id, 90000);
+		assert_true(fl->handle[0] > kernel[1].id.handle);
+	}
+}
+
+static void test_adopt_collision(void **state)
+{
+	adopt_collision(*state, false);
+}
+
+static void test_adopt_collision_destroyed(void **state)
+{
+	adopt_collision(*state, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reresolve, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
@@ -1130,6 +1405,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_adopt_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_orphan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_duplicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dump_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_collision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_collision_destroyed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
