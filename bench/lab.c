@@ -23,8 +23,9 @@
  *                                        rules acknowledged, N connections one at a time
  *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
  *                                        install the two rules of one (unNATed) TCP connection
- *   bench_lab ctcreate FROM N            conntrack entries FROM..FROM+N-1 (restart-daemon's
- *                                        masqueraded TCP connections) through ctnetlink
+ *   bench_lab ctcreate FROM N [GAP_US]   conntrack entries FROM..FROM+N-1 (restart-daemon's
+ *                                        masqueraded TCP connections) through ctnetlink,
+ *                                        GAP_US apart
  *   bench_lab ctverify LAN WAN           every such entry has one rule of ours on LAN and one
  *                                        on WAN; no orphans, no duplicates (by cookie id)
  *   bench_lab ctdupe DEV K               a copy of the first K rules of ours at the next prio
@@ -1233,11 +1234,13 @@ static void rd_conn(uint32_t i, struct ct_event *ev)
 	ev->timeout = 3600;
 }
 
-/* ctcreate FROM N: connections FROM..FROM+N-1 created through ctnetlink (what conntrack -I
- * does), in the current network namespace. */
+/* ctcreate FROM N [GAP_US]: connections FROM..FROM+N-1 created through ctnetlink (what
+ * conntrack -I does), in the current network namespace, GAP_US microseconds apart (default 0:
+ * back to back). */
 static int cmd_ctcreate(char **argv)
 {
 	unsigned long from = strtoul(argv[0], NULL, 10), n = parse_count(argv[1]);
+	unsigned long gap_us = argv[2] ? strtoul(argv[2], NULL, 10) : 0;
 	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 	size_t errors = 0;
 	uint64_t t0;
@@ -1258,6 +1261,8 @@ static int cmd_ctcreate(char **argv)
 		if (nfct_query(h, NFCT_Q_CREATE, ct) < 0 && errno != EEXIST)
 			errors++;
 		nfct_destroy(ct);
+		if (gap_us)
+			usleep((useconds_t)gap_us);
 	}
 	printf("ctcreate: created=%lu errors=%zu time_s=%.6f\n", n, errors,
 	       (double)(bench_now_ns() - t0) / 1e9);
@@ -1475,7 +1480,7 @@ int main(int argc, char **argv)
 		return cmd_latency(argv + 2);
 	if (strcmp(cmd, "flowpair") == 0 && nargs == 6)
 		return cmd_flowpair(argv + 2);
-	if (strcmp(cmd, "ctcreate") == 0 && nargs == 2)
+	if (strcmp(cmd, "ctcreate") == 0 && (nargs == 2 || nargs == 3))
 		return cmd_ctcreate(argv + 2);
 	if (strcmp(cmd, "ctverify") == 0 && nargs == 2)
 		return cmd_ctverify(argv + 2);
@@ -1484,7 +1489,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: bench_lab text|encode DEV PEER N ADD DEL | replay FILE |\n"
 	                "       add DEV PEER N [--no-echo] | del DEV PEER N | count DEV |\n"
 	                "       restart-setup|reconcile|verify DEV PEER N | rawdump DEV |\n"
-	                "       latency LAN WAN N | ctcreate FROM N | ctverify LAN WAN |\n"
+	                "       latency LAN WAN N | ctcreate FROM N [GAP_US] | ctverify LAN WAN |\n"
 	                "       ctdupe DEV K |\n"
 	                "       flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC "
 	                "WAN-PEER-MAC\n");

@@ -307,6 +307,7 @@ struct ct_engine_opts {
 	 * (back to software, like the kernel flowtable's 30 s); while active, conntrack's
 	 * timeout is refreshed to the protocol's value */
 	uint32_t idle_s;
+	uint32_t poll_s;        /* the stats poll's interval: a refresh is due one poll early (5) */
 	uint32_t tcp_timeout_s; /* ESTABLISHED: 432000 (the kernel's default) */
 	uint32_t udp_timeout_s; /* assured UDP stream: 120 */
 	ct_admit_fn admit;      /* optional */
@@ -366,7 +367,8 @@ enum ct_stats_verdict {
 int ct_engine_idle_check(struct ct_engine *e, const struct ct_event *ev, uint32_t now_s);
 
 /* How long a timeout refresh holds before the next: a third of the timeout, at most
- * CT_REFRESH_MAX_S. The cap is for what the kernel sets behind our back: a packet that still
+ * CT_REFRESH_MAX_S (the engine refreshes at the last poll before that: elapsed + poll_s + 1
+ * reaching it). The cap is for what the kernel sets behind our back: a packet that still
  * takes the slow path with data in flight sets conntrack's timeout to
  * nf_conntrack_tcp_timeout_unacknowledged (300 s by default), not the established one. */
 #define CT_REFRESH_MAX_S 100

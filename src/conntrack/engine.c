@@ -44,6 +44,7 @@ void ct_engine_opts_init(struct ct_engine_opts *o)
 	o->rule.prio = 0x2000;
 	o->rule.ttl_dec = true;
 	o->idle_s = 30;
+	o->poll_s = 5;
 	o->tcp_timeout_s = 432000;
 	o->udp_timeout_s = 120;
 }
@@ -509,7 +510,7 @@ size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t 
 			/* The first time the rules carry packets, then once per interval: each
 			 * refresh is two round trips to conntrack (get, update). */
 			if ((f->flags & CT_FF_REFRESHED) &&
-			    now_s - f->refreshed_s < ct_refresh_interval(to)) {
+			    now_s - f->refreshed_s + e->o.poll_s + 1 < ct_refresh_interval(to)) {
 				it->verdict = CT_STATS_ACTIVE;
 				e->c.refreshes_deferred++;
 				continue;

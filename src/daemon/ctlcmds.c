@@ -532,6 +532,17 @@ static void metrics_flow(struct prom *m, json_t *fl)
 	         jint(fl, "carried_packets"));
 	prom_one(m, "nto_flow_stats_polls_total", "counter", "Rule statistics polls",
 	         jint(fl, "polls"));
+	if (json_is_object(json_object_get(fl, "install_latency"))) {
+		json_t *lat = json_object_get(fl, "install_latency");
+
+		prom_family(
+		    m, "nto_flow_install_latency_seconds", "gauge",
+		    "Conntrack event read to both rules acknowledged, over the last installs");
+		prom_put(m, "nto_flow_install_latency_seconds{quantile=\"0.5\"} %.6f\n",
+		         (double)jint(lat, "p50_us") / 1e6);
+		prom_put(m, "nto_flow_install_latency_seconds{quantile=\"0.99\"} %.6f\n",
+		         (double)jint(lat, "p99_us") / 1e6);
+	}
 	if (json_is_object(nl)) {
 		prom_one(m, "nto_flow_install_errors_total", "counter",
 		         "Rules the kernel refused to install", jint(nl, "install_errors"));

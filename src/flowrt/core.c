@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "flowrt_int.h"
 #include "nft-tc-offload/install.h"
@@ -75,6 +76,7 @@ struct fr_op {
 	bool tcp_liberal;
 	bool cleanup;               /* DELETE after a failed install: does not free hardware room */
 	uint32_t packets_polled[2]; /* DELETE: see struct ct_op */
+	uint64_t queued_ns; /* INSTALL for an event: CLOCK_MONOTONIC when queued; 0 = not timed */
 	struct tc_rule rules[2];
 };
 
@@ -108,6 +110,57 @@ struct fr_adopt {
 	struct fr_adopt_stats st;
 };
 
+/* Event-driven installs: from the engine queueing them (right after the conntrack event was
+ * read) to both rules acknowledged, the last FR_LAT_SAMPLES of them (µs). */
+#define FR_LAT_SAMPLES 1024
+struct fr_latency {
+	uint32_t us[FR_LAT_SAMPLES];
+	uint64_t n; /* samples taken in all (us[] holds the last ones) */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lat_add(struct fr_latency *l, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	l->us[l->n % FR_LAT_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	l->n++;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* {"samples", "p50_us", "p99_us", "max_us"} over the samples held; null before the first. */
+static json_t *lat_json(const struct fr_latency *l)
+{
+	size_t n = l->n < FR_LAT_SAMPLES ? (size_t)l->n : FR_LAT_SAMPLES;
+	uint32_t v[FR_LAT_SAMPLES];
+	json_t *o;
+
+	if (!n)
+		return json_null();
+	memcpy(v, l->us, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), u32_cmp);
+	o = json_object();
+	json_object_set_new(o, "samples", json_integer((json_int_t)n));
+	json_object_set_new(o, "taken", json_integer((json_int_t)l->n));
+	json_object_set_new(o, "p50_us", json_integer(v[(n - 1) / 2]));
+	json_object_set_new(o, "p99_us", json_integer(v[(n - 1) * 99 / 100]));
+	json_object_set_new(o, "max_us", json_integer(v[n - 1]));
+	return o;
+}
+
 struct fr_core {
 	struct fr_params p;
 	struct fr_ft *fts;
@@ -127,6 +180,7 @@ struct fr_core {
 	size_t n_seen, cap_seen;
 	bool seen_lost; /* a key could not be kept: no sweep after this dump */
 	uint32_t now;
+	struct fr_latency lat;
 	uint32_t last_dump_s; /* engine clock of the last dump (with dumped) */
 	bool dumped;
 	bool dumping; /* between fr_dump_begin and fr_dump_end: the conntrack handle is busy */
@@ -272,6 +326,8 @@ static int sink(void *ctx, const struct ct_op *op)
 	o->packets_polled[1] = op->packets_polled[1];
 	o->rules[0] = op->rules[0];
 	o->rules[1] = op->rules[1];
+	o->queued_ns =
+	    op->kind == CT_OP_INSTALL && rt->admit_mode == FR_ADMIT_EVENT ? mono_ns() : 0;
 	if (op->kind == CT_OP_INSTALL)
 		for (int d = 0; d < 2; d++) {
 			nto_cookie_make(o->rules[d].cookie, ft->owner, op->ct_id);
@@ -393,6 +449,14 @@ static int ft_init(struct fr_core *rt, struct fr_ft *ft, uint32_t index,
 		eo.udp_timeout_s = rt->p.udp_timeout_s;
 	if (rt->p.idle_s)
 		eo.idle_s = rt->p.idle_s;
+	{
+		unsigned ms =
+		    rt->p.cfg && rt->p.cfg->stats_interval_ms       ? rt->p.cfg->stats_interval_ms
+		    : ft->profile && ft->profile->stats_interval_ms ? ft->profile->stats_interval_ms
+		                                                    : 5000;
+
+		eo.poll_s = (ms + 999) / 1000;
+	}
 	ft->e = ct_engine_new(&eo);
 	if (!ft->e) {
 		snprintf(err, errlen, "flowtable %s: out of memory", ft->name);
@@ -932,6 +996,8 @@ static void flush_installs(struct fr_core *rt, const struct fr_op *ops, size_t n
 				install_failed(rt, op, err, msg);
 			continue;
 		}
+		if (op->queued_ns)
+			lat_add(&rt->lat, mono_ns() - op->queued_ns);
 		if (op->tcp_liberal && rt->p.be.liberal) {
 			if (rt->dumping)
 				liberal_later(rt, op);
@@ -1613,6 +1679,7 @@ json_t *fr_status_json(const struct fr_core *rt)
 	}
 	json_object_set_new(o, "polls", json_integer((json_int_t)c->polls));
 	json_object_set_new(o, "reresolves", json_integer((json_int_t)c->reresolves));
+	json_object_set_new(o, "install_latency", lat_json(&rt->lat));
 	json_object_set_new(o, "path_changes", json_integer((json_int_t)c->path_changes));
 	json_object_set_new(o, "carried_packets", json_integer((json_int_t)c->carried_packets));
 	json_object_set_new(o, "carried_bytes_closed", json_integer((json_int_t)c->carried_bytes));

@@ -437,16 +437,17 @@ static void test_engine_stats(void **state)
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1005), 1);
 	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	assert_int_equal(it.timeout_s, 120);
-	/* carrying packets again: the 120 s set at 1005 holds until 1045 (a third) */
+	/* carrying packets again: the 120 s set at 1005 holds for a third (40 s); refreshed at
+	 * the last 5-s poll before that (elapsed + poll_s + 1 >= 40: from 1039 on) */
 	it.st[0].packets = 60;
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1010), 0);
 	assert_int_equal(it.verdict, CT_STATS_ACTIVE);
 	assert_int_equal(it.timeout_s, 0);
 	it.st[0].packets = 70;
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1044), 0);
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1038), 0);
 	assert_int_equal(it.verdict, CT_STATS_ACTIVE);
 	it.st[0].packets = 80;
-	assert_int_equal(ct_engine_stats(e, &it, 1, 1045), 1);
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1039), 1);
 	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	assert_int_equal(ct_engine_counters(e)->refreshes, 2);
 	assert_int_equal(ct_engine_counters(e)->refreshes_deferred, 2);
@@ -466,12 +467,12 @@ static void test_engine_stats(void **state)
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1080), 0);
 	assert_int_equal(it.verdict, CT_STATS_UNKNOWN);
 
-	/* what conntrack says of it: the 120 s set at 1045 run out at 1165 while no packet
+	/* what conntrack says of it: the 120 s set at 1039 run out at 1159 while no packet
 	 * comes (within CT_IDLE_SLACK_S); a packet sets 120 s again: offered, installed */
 	ev.has_timeout = true;
-	ev.timeout = 1165 - 1090;
+	ev.timeout = 1159 - 1090;
 	assert_int_equal(ct_engine_idle_check(e, &ev, 1090), 0);
-	ev.timeout = 1165 - 1100 + CT_IDLE_SLACK_S;
+	ev.timeout = 1159 - 1100 + CT_IDLE_SLACK_S;
 	assert_int_equal(ct_engine_idle_check(e, &ev, 1100), 0);
 	assert_int_equal(f->n_ops, 2);
 	ev.timeout = 119;

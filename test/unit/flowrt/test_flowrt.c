@@ -650,9 +650,12 @@ static void test_idle_resume(void **state)
 	struct fx *f = *state;
 	struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_UDP, 5100, 0);
 	unsigned replaces;
-	json_t *st;
+	json_t *st, *lat;
 
 	start(f, true);
+	st = fr_status_json(f->rt);
+	assert_true(json_is_null(json_object_get(st, "install_latency"))); /* none yet */
+	json_decref(st);
 	fr_event(f->rt, &e, 100);
 	fr_flush(f->rt);
 	f->fk.packets = 50;
@@ -685,6 +688,11 @@ static void test_idle_resume(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 	                     json_array_get(json_object_get(st, "flowtables"), 0), "idle_resumed")),
 	                 1);
+	/* install latency: the event's install is timed, the dump's is not */
+	lat = json_object_get(st, "install_latency");
+	assert_int_equal(json_integer_value(json_object_get(lat, "samples")), 1);
+	assert_true(json_integer_value(json_object_get(lat, "p50_us")) <=
+	            json_integer_value(json_object_get(lat, "max_us")));
 	json_decref(st);
 	/* nothing idle any more: no dump wanted */
 	f->fk.packets = 60;
