@@ -324,6 +324,15 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 		                                                      : CT_FF_REPLY_8021Q;
 	f->path_hash = paths_hash(paths);
 	f->last_active_s = now;
+	/* An established TCP entry has at least min(its state's timeout, 300 s: unacknowledged
+	 * data, retransmissions) left when its rules go in: the install counts as a refresh, so
+	 * a burst of new connections costs no burst of refreshes (each one a get and an update).
+	 * A UDP entry may hold only nf_conntrack_udp_timeout (30 s) yet: it is refreshed at its
+	 * first poll with packets. */
+	if (f->key.proto == IPPROTO_TCP) {
+		f->flags |= CT_FF_REFRESHED;
+		f->refreshed_s = now;
+	}
 	f->reason = CT_R_NONE;
 	f->detail = 0;
 	ct_table_set_state(e->t, f, CT_FLOW_OFFLOADED);

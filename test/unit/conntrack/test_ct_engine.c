@@ -501,6 +501,35 @@ static void test_engine_stats(void **state)
 	ct_engine_free(e);
 }
 
+/* TCP: the install counts as a refresh (the entry has >= 300 s left); the first refresh comes
+ * at the last poll before the interval (100 s with the default 432000 s) */
+static void test_tcp_refresh_after_install(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_engine *e;
+	struct ct_event ev;
+	struct ct_stats_item it;
+
+	load(f, "generic-flow", RULES);
+	e = engine(f, NULL);
+	masq(&ev, IPPROTO_TCP, 5000, 443);
+	event(&ev, CT_EVENT_UPDATE, CT_TCP_ESTABLISHED, EST);
+	ct_engine_event(e, &ev, 1000);
+	assert_int_equal(f->n_ops, 1);
+	memset(&it, 0, sizeof(it));
+	ct_key_from_conn(&ev.conn, &it.key);
+	for (uint32_t t = 1005, p = 10; t <= 1090; t += 5, p += 10) {
+		it.st[0] = (struct tc_rule_state){.valid = true, .packets = p};
+		assert_int_equal(ct_engine_stats(e, &it, 1, t), 0);
+		assert_int_equal(it.verdict, CT_STATS_ACTIVE);
+	}
+	it.st[0].packets = 1000;
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1094), 1);
+	assert_int_equal(it.verdict, CT_STATS_REFRESH);
+	assert_int_equal(it.timeout_s, 432000);
+	ct_engine_free(e);
+}
+
 static void test_refresh_interval(void **state)
 {
 	(void)state;
@@ -587,6 +616,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_engine_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_stats, setup, teardown),
 	    cmocka_unit_test(test_refresh_interval),
+	    cmocka_unit_test_setup_teardown(test_tcp_refresh_after_install, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_profile, setup, teardown),
 	};
 
