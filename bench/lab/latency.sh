@@ -74,22 +74,8 @@ BIN=${NTO_BENCH_DAEMON:-}
 d50= d99=
 if [[ -x $BIN ]]; then
     lab_modprobe nf_nat nft_chain_nat nf_flow_table nf_flow_table_inet nft_flow_offload
-    lab_nft_load <<EOF
-table inet lab {
-    flowtable ft {
-        hook ingress priority 0
-        devices = { $C, $S }
-    }
-    chain forward {
-        type filter hook forward priority 0; policy accept;
-        meta l4proto { tcp, udp } flow add @ft
-    }
-}
-EOF
-    lab_router ip neigh replace "$LAB_CLIENT_IP4" dev "$C" nud permanent \
-        lladdr "$(ip netns exec "$LAB_NS_CLIENT" cat "/sys/class/net/$LAB_CLIENT_DEV/address")"
-    lab_router ip neigh replace "$LAB_SERVER_IP4" dev "$S" nud permanent \
-        lladdr "$(ip netns exec "$LAB_NS_SERVER" cat "/sys/class/net/$LAB_SERVER_DEV/address")"
+    lab_nft_flow_router
+    lab_router_static_neighbours
     cat >"$W/nto.conf" <<EOF
 [daemon]
 control_socket = $W/ctl.sock

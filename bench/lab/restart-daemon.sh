@@ -42,23 +42,9 @@ sysctl -qw net.netfilter.nf_conntrack_max=262144
 lab_topology_up
 R=$LAB_NS_ROUTER
 LAN=$LAB_ROUTER_CLIENT_DEV WAN=$LAB_ROUTER_SERVER_DEV
-lab_nft_load <<EOF
-table inet lab {
-    flowtable ft {
-        hook ingress priority 0
-        devices = { $LAN, $WAN }
-    }
-    chain forward {
-        type filter hook forward priority 0; policy accept;
-        meta l4proto { tcp, udp } flow add @ft
-    }
-}
-EOF
+lab_nft_flow_router
 # the neighbours the paths need (the entries are made without traffic)
-lab_router ip neigh replace "$LAB_CLIENT_IP4" dev "$LAN" nud permanent \
-    lladdr "$(ip netns exec "$LAB_NS_CLIENT" cat "/sys/class/net/$LAB_CLIENT_DEV/address")"
-lab_router ip neigh replace "$LAB_SERVER_IP4" dev "$WAN" nud permanent \
-    lladdr "$(ip netns exec "$LAB_NS_SERVER" cat "/sys/class/net/$LAB_SERVER_DEV/address")"
+lab_router_static_neighbours
 # no stats poll while measuring (a poll reads every rule; idle flows would be retired)
 cat >"$W/nto.conf" <<EOF
 [daemon]

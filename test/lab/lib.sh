@@ -228,6 +228,39 @@ lab_nft_load() { # lab_nft_load [FILE|-] — load a ruleset into the router ns (
     fi
 }
 
+lab_nft_flow_router() { # lab_nft_flow_router [masquerade] — the flow-strategy ruleset: a
+    # flowtable on the router's two ports, `meta l4proto { tcp, udp } flow add @ft` in forward;
+    # with "masquerade", source NAT of what leaves through the server-side port
+    local nat=
+    if [[ ${1:-} == masquerade ]]; then
+        nat="chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname \"$LAB_ROUTER_SERVER_DEV\" masquerade
+    }"
+    fi
+    lab_nft_load <<EOF
+table inet lab {
+    flowtable ft {
+        hook ingress priority 0
+        devices = { $LAB_ROUTER_CLIENT_DEV, $LAB_ROUTER_SERVER_DEV }
+    }
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        meta l4proto { tcp, udp } flow add @ft
+    }
+    $nat
+}
+EOF
+}
+
+lab_router_static_neighbours() { # the router's neighbours (client, server) made permanent, for
+    # paths of connections created without traffic (conntrack entries made through ctnetlink)
+    lab_router ip neigh replace "$LAB_CLIENT_IP4" dev "$LAB_ROUTER_CLIENT_DEV" nud permanent \
+        lladdr "$(lab_client cat "/sys/class/net/$LAB_CLIENT_DEV/address")"
+    lab_router ip neigh replace "$LAB_SERVER_IP4" dev "$LAB_ROUTER_SERVER_DEV" nud permanent \
+        lladdr "$(lab_server cat "/sys/class/net/$LAB_SERVER_DEV/address")"
+}
+
 lab_tc_packets() { # lab_tc_packets NS DEV ingress|egress CHAIN — packets counted by the
     # first action of each filter in CHAIN, summed (tc -s -j filter show; jq)
     local ns=$1 dev=$2 dir=$3 chain=$4 json
