@@ -695,7 +695,7 @@ void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
 	}
 }
 
-int fr_resync(struct fr_core *rt, uint32_t now_s)
+static int run_dump(struct fr_core *rt, uint32_t now_s, bool sweep)
 {
 	int rc;
 
@@ -706,10 +706,20 @@ int fr_resync(struct fr_core *rt, uint32_t now_s)
 	rt->dumped = true;
 	fr_dump_begin(rt);
 	rc = rt->p.be.dump(rt->p.be.ctx, rt);
-	fr_dump_end(rt, rc == 0, now_s);
+	fr_dump_end(rt, rc == 0 && sweep, now_s);
 	if (rc)
 		logf_(rt, LOG_LEVEL_WARNING, "conntrack dump failed: %s", strerror(-rc));
 	return rc;
+}
+
+int fr_resync(struct fr_core *rt, uint32_t now_s)
+{
+	return run_dump(rt, now_s, true);
+}
+
+int fr_recheck(struct fr_core *rt, uint32_t now_s)
+{
+	return run_dump(rt, now_s, false);
 }
 
 /* ---- flushing ------------------------------------------------------------------------------ */

@@ -269,7 +269,7 @@ static void on_stats(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	if (fr_poll(rt->core, now_s()))
-		fr_resync(rt->core, now_s());
+		fr_recheck(rt->core, now_s());
 	fr_flush(rt->core);
 }
 

@@ -122,6 +122,11 @@ const struct fr_adopt_stats *fr_adopt_stats(const struct fr_core *rt);
 
 /* Runs a dump through the backend (begin/entries/end). */
 int fr_resync(struct fr_core *rt, uint32_t now_s);
+/* The same dump without the sweep: what fr_poll asks for (candidates waiting for counters or
+ * room, flows whose rules idled out). No event was lost, and a conntrack dump is no consistent
+ * snapshot: under churn it can miss entries, which a sweep would take for destroyed (seen in
+ * lab.resources at 10,000 connections: 752 swept, their rules deleted and put back). */
+int fr_recheck(struct fr_core *rt, uint32_t now_s);
 
 /*
  * The most operations the pending list holds before a pass that emits one per connection (a

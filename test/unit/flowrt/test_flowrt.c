@@ -677,10 +677,16 @@ static void test_idle_resume(void **state)
 	/* the next dump for it: not before 30 s */
 	assert_false(fr_poll(f->rt, 150));
 	assert_true(fr_poll(f->rt, 171));
+	/* such a recheck sweeps nothing: a dump that missed the entry leaves the flow alone */
+	f->fk.n_dump = 0;
+	assert_int_equal(fr_recheck(f->rt, 171), 0);
+	assert_int_equal(flow_of(f, &e)->reason, CT_R_IDLE);
+	assert_int_equal(fr_counters(f->rt)->swept, 0);
+	f->fk.n_dump = 1;
 
 	/* a packet went through conntrack: 60 s left at 171 where 0 were due: offloaded */
 	f->fk.dump[0].timeout = 60;
-	assert_int_equal(fr_resync(f->rt, 171), 0);
+	assert_int_equal(fr_recheck(f->rt, 171), 0);
 	fr_flush(f->rt);
 	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_OFFLOADED);
 	assert_int_equal(f->fk.replace_calls, replaces + 1);
