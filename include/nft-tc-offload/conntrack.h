@@ -435,16 +435,22 @@ typedef int (*ct_event_fn)(void *ctx, const struct ct_event *ev);
 struct ct_handler {
 	ct_event_fn fn;
 	void *ctx;
+	/* ct_events_read only, optional: events left to handle in this read, > 0 (decremented;
+	 * the read returns -EAGAIN when it reaches 0, more events possibly queued) */
+	unsigned *budget;
 };
 
 /* Sets the handler of a subscription's events (replacing an earlier one); hd must outlive
  * the registration. 0 or a negative errno. */
 int ct_events_set_handler(struct nfct_handle *h, const struct ct_handler *hd);
 
-/* Reads what is queued on a non-blocking event subscription, calling its handler per event.
- * Returns 0 once drained, -ENOBUFS when the kernel dropped events (receive buffer overrun:
- * what was queued after it is still to be read), or another negative errno. */
-int ct_events_read(struct nfct_handle *h);
+/* Reads what is queued on a non-blocking event subscription, calling its handler per event
+ * (hd: the handler set with ct_events_set_handler, for its budget; may be NULL).
+ * Returns 0 once drained, -EAGAIN when the handler's budget ran out first (the rest waits for
+ * the next read, so an event storm cannot hold the caller's loop), -ENOBUFS when the kernel
+ * dropped events (receive buffer overrun: what was queued after it is still to be read), or
+ * another negative errno. */
+int ct_events_read(struct nfct_handle *h, const struct ct_handler *hd);
 
 /* Dumps the conntrack table (both families, all zones) through a query handle
  * (nfct_open(CONNTRACK, 0)), each entry to hd as an UPDATE event (the handle's own callback

@@ -332,6 +332,8 @@ static int handler_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, 
 
 	if (ct_event_from_nfct(type, ct, &ev) == 0)
 		hd->fn(hd->ctx, &ev);
+	if (hd->budget && *hd->budget && --*hd->budget == 0)
+		return NFCT_CB_STOP;
 	return NFCT_CB_CONTINUE;
 }
 
@@ -344,12 +346,15 @@ int ct_events_set_handler(struct nfct_handle *h, const struct ct_handler *hd)
 	return 0;
 }
 
-int ct_events_read(struct nfct_handle *h)
+int ct_events_read(struct nfct_handle *h, const struct ct_handler *hd)
 {
 	for (;;) {
 		errno = 0;
-		if (nfct_catch(h) >= 0)
+		if (nfct_catch(h) >= 0) {
+			if (hd && hd->budget && !*hd->budget)
+				return -EAGAIN;
 			continue; /* a callback stopped it: go on reading */
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		if (errno == EINTR)

@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 
 #define FR_NETSTATE_DEBOUNCE_MS 50
 #define FR_CT_RCVBUF_START      (1u << 20)
+#define FR_EVENTS_PER_READ      4096
 
 struct flowrt {
 	struct flowrt_opts o;
@@ -43,6 +45,7 @@ struct flowrt {
 	struct nfct_handle *evh; /* events */
 	struct nfct_handle *qh;  /* dumps, timeout refreshes, be_liberal */
 	struct ct_handler ev_handler, dump_handler;
+	unsigned ev_budget; /* events left in this read (ev_handler.budget) */
 	struct ev_timer *stats_t, *resync_t, *netstate_t;
 	bool fd_added;
 	size_t rcvbuf, rcvbuf_max;
@@ -220,8 +223,14 @@ static void on_ct_readable(struct ev_loop *loop, int fd, uint32_t events, void *
 	(void)loop;
 	(void)fd;
 	(void)events;
+	/* FR_EVENTS_PER_READ at most, then back to the loop (the socket stays readable): the
+	 * control socket, the stats poll and the installs of what was read go on under an
+	 * event storm */
+	rt->ev_budget = FR_EVENTS_PER_READ;
 	for (int tries = 0; tries < 8; tries++) {
-		rc = ct_events_read(rt->evh);
+		rc = ct_events_read(rt->evh, &rt->ev_handler);
+		if (rc == -EAGAIN)
+			rc = 0;
 		if (rc != -ENOBUFS)
 			break;
 		fr_counters_mut(rt->core)->enobufs++;
@@ -256,7 +265,8 @@ static void on_resync(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)t;
 	fr_counters_mut(rt->core)->resyncs++;
 	/* read what is queued first: the dump then supersedes it */
-	ct_events_read(rt->evh);
+	rt->ev_budget = UINT_MAX; /* all of it: the dump then supersedes it */
+	ct_events_read(rt->evh, &rt->ev_handler);
 	if (fr_resync(rt->core, now_s()) == -ENOBUFS)
 		schedule_resync(rt);
 	fr_flush(rt->core);
@@ -504,7 +514,7 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 		return -ENOMEM;
 	}
 	rt->o = *o;
-	rt->ev_handler = (struct ct_handler){.fn = on_event, .ctx = rt};
+	rt->ev_handler = (struct ct_handler){.fn = on_event, .ctx = rt, .budget = &rt->ev_budget};
 	rt->dump_handler = (struct ct_handler){.fn = on_dump_entry, .ctx = rt};
 	rt->rcvbuf_max = o->cfg && o->cfg->rcvbuf_max_kb ? (size_t)o->cfg->rcvbuf_max_kb * 1024
 	                                                 : (size_t)64 << 20;
