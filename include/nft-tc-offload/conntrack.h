@@ -373,6 +373,8 @@ int ct_engine_idle_check(struct ct_engine *e, const struct ct_event *ev, uint32_
  * nf_conntrack_tcp_timeout_unacknowledged (300 s by default), not the established one. */
 #define CT_REFRESH_MAX_S 100
 uint32_t ct_refresh_interval(uint32_t timeout_s);
+/* The stats poll's interval, once known (opts.poll_s). */
+void ct_engine_set_poll_s(struct ct_engine *e, uint32_t poll_s);
 
 struct ct_stats_item {
 	struct ct_key key;

@@ -474,6 +474,11 @@ int ct_engine_explain(const struct ct_engine *e, const struct ct_flow *f, char *
 	                detail ? detail : ct_reason_name(f->reason));
 }
 
+void ct_engine_set_poll_s(struct ct_engine *e, uint32_t poll_s)
+{
+	e->o.poll_s = poll_s;
+}
+
 uint32_t ct_refresh_interval(uint32_t timeout_s)
 {
 	uint32_t v = timeout_s / 3;

@@ -449,14 +449,6 @@ static int ft_init(struct fr_core *rt, struct fr_ft *ft, uint32_t index,
 		eo.udp_timeout_s = rt->p.udp_timeout_s;
 	if (rt->p.idle_s)
 		eo.idle_s = rt->p.idle_s;
-	{
-		unsigned ms =
-		    rt->p.cfg && rt->p.cfg->stats_interval_ms       ? rt->p.cfg->stats_interval_ms
-		    : ft->profile && ft->profile->stats_interval_ms ? ft->profile->stats_interval_ms
-		                                                    : 5000;
-
-		eo.poll_s = (ms + 999) / 1000;
-	}
 	ft->e = ct_engine_new(&eo);
 	if (!ft->e) {
 		snprintf(err, errlen, "flowtable %s: out of memory", ft->name);
@@ -494,6 +486,9 @@ static int build_fts(struct fr_core *rt, const struct plan *plan, char *err, siz
 			return rc;
 		rt->n_fts++;
 	}
+	/* the poll all of them share: a refresh is due one poll before its interval ends */
+	for (size_t i = 0; i < rt->n_fts; i++)
+		ct_engine_set_poll_s(rt->fts[i].e, (fr_stats_interval_ms(rt) + 999) / 1000);
 	return 0;
 }
 
