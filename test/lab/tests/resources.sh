@@ -42,22 +42,7 @@ if ((ct_max0 < ct_max)); then
     sysctl -qw net.netfilter.nf_conntrack_max=$ct_max
     echo "nf_conntrack_max: $ct_max0 -> $ct_max"
 fi
-lab_nft_load <<EOF
-table inet lab {
-    flowtable ft {
-        hook ingress priority 0
-        devices = { $LAB_ROUTER_CLIENT_DEV, $LAB_ROUTER_SERVER_DEV }
-    }
-    chain forward {
-        type filter hook forward priority 0; policy accept;
-        meta l4proto { tcp, udp } flow add @ft
-    }
-    chain postrouting {
-        type nat hook postrouting priority srcnat; policy accept;
-        oifname "$LAB_ROUTER_SERVER_DEV" masquerade
-    }
-}
-EOF
+lab_nft_flow_router masquerade
 # closed connections leave conntrack (and our rules) quickly
 for t in fin_wait close_wait last_ack time_wait close; do
     lab_router sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$t=1"
