@@ -186,7 +186,8 @@ enum ct_flow_flags {
 	CT_FF_ORIG_8021AD = 1 << 2,
 	CT_FF_REPLY_8021Q = 1 << 3,
 	CT_FF_REPLY_8021AD = 1 << 4,
-	CT_FF_REFRESHED = 1 << 5, /* refreshed_s is set (cleared at each install) */
+	CT_FF_REFRESHED = 1 << 5,   /* refreshed_s is set (cleared at each install) */
+	CT_FF_TIMEOUT_SET = 1 << 6, /* ... by a refresh of ours: conntrack's timeout is known */
 };
 
 struct ct_table_counters {

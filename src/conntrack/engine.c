@@ -529,7 +529,7 @@ size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t 
 				e->c.refreshes_deferred++;
 				continue;
 			}
-			f->flags |= CT_FF_REFRESHED;
+			f->flags |= CT_FF_REFRESHED | CT_FF_TIMEOUT_SET;
 			f->refreshed_s = now_s;
 			it->verdict = CT_STATS_REFRESH;
 			it->timeout_s = to;
@@ -550,10 +550,13 @@ size_t ct_engine_stats(struct ct_engine *e, struct ct_stats_item *items, size_t 
 		{
 			uint32_t to =
 			    f->key.proto == IPPROTO_TCP ? e->o.tcp_timeout_s : e->o.udp_timeout_s;
-			uint32_t at = (f->flags & CT_FF_REFRESHED) && to ? f->refreshed_s + to : 0;
+			/* known only when a refresh of ours set it (an install counts as one, but
+			 * the kernel may have set 300 s for unacknowledged data then) */
+			uint32_t at =
+			    (f->flags & CT_FF_TIMEOUT_SET) && to ? f->refreshed_s + to : 0;
 
 			delete_rules(e, f);
-			f->flags &= (uint8_t)~CT_FF_REFRESHED;
+			f->flags &= (uint8_t) ~(CT_FF_REFRESHED | CT_FF_TIMEOUT_SET);
 			f->idle_expiry_s = at;
 		}
 		set_reason(e, f, CT_R_IDLE,

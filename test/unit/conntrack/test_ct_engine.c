@@ -527,6 +527,24 @@ static void test_tcp_refresh_after_install(void **state)
 	assert_int_equal(ct_engine_stats(e, &it, 1, 1094), 1);
 	assert_int_equal(it.verdict, CT_STATS_REFRESH);
 	assert_int_equal(it.timeout_s, 432000);
+
+	/* installed again, idle before any refresh of ours: what conntrack's timeout reads is not
+	 * known (300 s if the last packet left data unacknowledged), so the first entry seen is
+	 * the baseline, not a resume */
+	ev.type = CT_EVENT_DESTROY;
+	ct_engine_event(e, &ev, 1100);
+	ev.type = CT_EVENT_UPDATE;
+	ct_engine_event(e, &ev, 1100);
+	it.st[0] = (struct tc_rule_state){.valid = true};
+	assert_int_equal(ct_engine_stats(e, &it, 1, 1135), 0);
+	assert_int_equal(it.verdict, CT_STATS_EXPIRED);
+	ev.has_timeout = true;
+	ev.timeout = 265;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1135), 0);
+	ev.timeout = 255;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1145), 0);
+	ev.timeout = 432000;
+	assert_int_equal(ct_engine_idle_check(e, &ev, 1150), 1);
 	ct_engine_free(e);
 }
 
