@@ -313,6 +313,11 @@ lab_wait_for 20 is_offloaded 41700 ||
 lab_assert_eq "$(ours)" 2 "7: rules with our cookie after the restart (no orphan, no duplicate)"
 h_after=$(lab_router tc -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | .options.handle]')
 echo "7: handles before $h_before, after $h_after; start-up reconcile: $(st | jq -c '.flow.startup_reconcile')"
+if [[ $h_after != "$h_before" ]]; then
+    # what replaced the adopted rules (seen once in CI, under load: handles [1] -> [5])
+    st | jq -c '.flow | {reresolves, path_changes, polls, pending_max, conntrack: (.conntrack | {events, dumps, resyncs, swept})}' >&2 || true
+    lab_router tc -s -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | {handle: .options.handle, pkts: .options.actions[0].stats.packets}]' >&2 || true
+fi
 lab_assert_eq "$h_after" "$h_before" "7: the rule on $CLI adopted (same handle)"
 lab_assert_ge "$(st | jq '.flow.startup_reconcile.adopted')" 1 "7: connections adopted at the restart"
 touch "$W/stop7"
