@@ -221,8 +221,12 @@ out=$(ctl explain "$C4" "$S4" tcp 41310 5310)
 echo "$out"
 lab_assert_match "$out" "ESTABLISHED: offloaded: rules on $CLI .* and $SRV" "3: explain"
 lab_assert_match "$(ctl explain "$C4" "$S4")" "sport=41310|41310 ->" "3: explain SADDR DADDR lists it"
+# two separate reads (the daemon's, then tc's) while step 2c's UDP flow may be idling out:
+# they must agree once nothing is in flight
+rules_agree() { [[ $(ctl_j rules | jq '.rules | length') == "$(ours)" ]]; }
+lab_wait_for 20 rules_agree ||
+    lab_fail "3: rules -j vs rules with our cookie: $(ctl_j rules | jq '.rules | length') vs $(ours)"
 rj=$(ctl_j rules)
-lab_assert_eq "$(jq '.rules | length' <<<"$rj")" "$(ours)" "3: rules -j vs rules with our cookie"
 lab_assert_eq "$(jq '[.rules[] | select(.tc | test("src_port 41310"))] | length' <<<"$rj")" 1 \
     "3: rules: the original direction's rule"
 m=$(ctl metrics)
