@@ -626,7 +626,10 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 	{
 		unsigned ms = fr_stats_interval_ms(rt->core);
 
-		ev_timer_arm(rt->stats_t, ms, ms);
+		/* the first poll at once: adopted connections' conntrack timeouts were last set by
+		 * the earlier run, before its end and this start (with a short established timeout
+		 * one ran out in that gap in lab.daemon_flow step 7) */
+		ev_timer_arm(rt->stats_t, 1, ms);
 	}
 	rlog(rt, LOG_LEVEL_INFO,
 	     "flow runtime: %zu flowtable(s), stats every %u ms, conntrack accounting %s",
