@@ -147,6 +147,10 @@ void netstate_snapshot_free(struct netstate_snapshot *s);
 void netstate_snapshot_sort(struct netstate_snapshot *s);
 /* Deep copy (malloc'ed arrays). 0 or -ENOMEM. */
 int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_snapshot *src);
+/* Whether two sorted snapshots forward alike: equal but for the neighbours' NUD states (only
+ * valid or not counts), the FDB's learned entries ageing (REACHABLE / STALE) and NTF_* flags. */
+bool netstate_snapshot_fwd_equal(const struct netstate_snapshot *a,
+                                 const struct netstate_snapshot *b);
 
 /* ---- lookups (pure) ---- */
 

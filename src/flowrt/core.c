@@ -536,14 +536,17 @@ void fr_destroy(struct fr_core *rt)
 	free(rt);
 }
 
-void fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap)
+bool fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap)
 {
+	bool changed = !rt->have_snap || !netstate_snapshot_fwd_equal(&rt->snap, snap);
+
 	netstate_snapshot_free(&rt->snap);
 	rt->snap = *snap;
 	memset(snap, 0, sizeof(*snap));
 	rt->have_snap = true;
 	for (size_t i = 0; i < rt->n_fts; i++)
 		rt->fts[i].po.snap = &rt->snap;
+	return changed;
 }
 
 const struct fr_counters *fr_counters(const struct fr_core *rt)
@@ -1529,8 +1532,10 @@ bool fr_poll(struct fr_core *rt, uint32_t now_s)
 	return want_dump;
 }
 
-void fr_reresolve(struct fr_core *rt, uint32_t now_s)
+void fr_reresolve(struct fr_core *rt, uint32_t now_s, bool fwd_changed)
 {
+	if (!fwd_changed)
+		rt->c.netstate_unchanged++;
 	rt->admit_mode = FR_ADMIT_RETRY;
 	for (size_t i = 0; i < rt->n_fts; i++) {
 		struct ct_table *t = ct_engine_table(rt->fts[i].e);
@@ -1539,8 +1544,11 @@ void fr_reresolve(struct fr_core *rt, uint32_t now_s)
 			struct ct_flow *f = ct_table_at(t, j);
 			bool was = f->state == CT_FLOW_OFFLOADED;
 
-			if (!was && !(f->state == CT_FLOW_REFUSED &&
-			              (f->reason == CT_R_PATH || f->reason == CT_R_RULE)))
+			/* an unchanged network gives an offloaded flow the same path: only the
+			 * refused ones try again (a kernel refusal may have had other causes) */
+			if (was ? !fwd_changed
+			        : !(f->state == CT_FLOW_REFUSED &&
+			            (f->reason == CT_R_PATH || f->reason == CT_R_RULE)))
 				continue;
 			rt->c.reresolves++;
 			if (ct_engine_reresolve(rt->fts[i].e, f, now_s) && was)
@@ -1686,6 +1694,8 @@ json_t *fr_status_json(const struct fr_core *rt)
 	json_object_set_new(o, "reresolves", json_integer((json_int_t)c->reresolves));
 	json_object_set_new(o, "install_latency", lat_json(&rt->lat));
 	json_object_set_new(o, "path_changes", json_integer((json_int_t)c->path_changes));
+	json_object_set_new(o, "netstate_unchanged",
+	                    json_integer((json_int_t)c->netstate_unchanged));
 	json_object_set_new(o, "carried_packets", json_integer((json_int_t)c->carried_packets));
 	json_object_set_new(o, "carried_bytes_closed", json_integer((json_int_t)c->carried_bytes));
 	json_object_set_new(o, "pending", json_integer((json_int_t)rt->n_ops));

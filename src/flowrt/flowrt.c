@@ -283,20 +283,22 @@ static void on_stats(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	fr_flush(rt->core);
 }
 
-static void take_snapshot(struct flowrt *rt)
+/* True when the network now forwards differently (or when no new snapshot could be taken:
+ * then everything is looked at again against the old one, as before). */
+static bool take_snapshot(struct flowrt *rt)
 {
 	struct netstate_snapshot snap;
 	int rc;
 
 	if (!rt->o.netstate)
-		return;
+		return true;
 	memset(&snap, 0, sizeof(snap));
 	rc = netstate_snapshot(rt->o.netstate, &snap);
 	if (rc) {
 		rlog(rt, LOG_LEVEL_ERROR, "network state snapshot: %s", strerror(-rc));
-		return;
+		return true;
 	}
-	fr_set_snapshot(rt->core, &snap);
+	return fr_set_snapshot(rt->core, &snap);
 }
 
 static void on_netstate(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -305,8 +307,7 @@ static void on_netstate(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
-	take_snapshot(rt);
-	fr_reresolve(rt->core, now_s());
+	fr_reresolve(rt->core, now_s(), take_snapshot(rt));
 }
 
 void flowrt_netstate_changed(struct flowrt *rt)

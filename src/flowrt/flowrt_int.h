@@ -74,8 +74,9 @@ int fr_create(struct fr_core **out, const struct fr_params *p, char *err, size_t
 void fr_destroy(struct fr_core *rt);
 
 /* The network state the paths are resolved from (the core takes ownership of *snap's arrays
- * and zeroes it). */
-void fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap);
+ * and zeroes it). True when it forwards differently from the one before (or is the first):
+ * netstate_snapshot_fwd_equal. */
+bool fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap);
 
 /* One conntrack event. */
 void fr_event(struct fr_core *rt, const struct ct_event *ev, uint32_t now_s);
@@ -148,8 +149,11 @@ size_t fr_pending(const struct fr_core *rt);
  * room. Returns true when a conntrack dump is wanted (flows waiting for the packet policy). */
 bool fr_poll(struct fr_core *rt, uint32_t now_s);
 
-/* Re-resolves every offloaded (and path-refused) flow against the current snapshot. */
-void fr_reresolve(struct fr_core *rt, uint32_t now_s);
+/* Re-resolves the flows refused for their path or by the kernel against the current snapshot,
+ * and every offloaded flow too when fwd_changed (what fr_set_snapshot returned): neighbours
+ * going from REACHABLE to STALE and back, or a resync that found nothing new, cost nothing
+ * per connection. */
+void fr_reresolve(struct fr_core *rt, uint32_t now_s, bool fwd_changed);
 
 /* Every rule of ours installed now gets deleted (stop with remove). */
 void fr_remove_all(struct fr_core *rt);
@@ -162,8 +166,9 @@ struct fr_counters {
 	uint64_t coalesced; /* install + delete pairs that never reached the kernel */
 	uint64_t carried_packets, carried_bytes; /* by our rules, from polls and final reads */
 	uint64_t enospc, reresolves, path_changes, polls;
-	uint64_t pending_max;      /* the pending list's high-water mark (operations) */
-	uint64_t liberal_deferred; /* be_liberal updates that waited for the end of a dump */
+	uint64_t netstate_unchanged; /* re-resolutions skipped: the network forwarded alike */
+	uint64_t pending_max;        /* the pending list's high-water mark (operations) */
+	uint64_t liberal_deferred;   /* be_liberal updates that waited for the end of a dump */
 };
 const struct fr_counters *fr_counters(const struct fr_core *rt);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plain-data snapshots: ownership, ordering and the pure lookups over them. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,83 @@ int netstate_snapshot_copy(struct netstate_snapshot *dst, const struct netstate_
 	dst->n_neighs = src->n_neighs;
 	dst->n_fdbs = src->n_fdbs;
 	return 0;
+}
+
+/* ---- comparison for forwarding ---- */
+
+static bool link_fwd_equal(const void *a, const void *b)
+{
+	const struct netstate_link *x = a, *y = b;
+
+	return x->ifindex == y->ifindex && strcmp(x->name, y->name) == 0 &&
+	       x->arptype == y->arptype && x->has_mac == y->has_mac &&
+	       (!x->has_mac || memcmp(x->mac, y->mac, 6) == 0) && x->mtu == y->mtu &&
+	       x->up == y->up && x->running == y->running && strcmp(x->kind, y->kind) == 0 &&
+	       x->master == y->master && x->link == y->link && x->is_vlan == y->is_vlan &&
+	       x->vlan_id == y->vlan_id && x->vlan_lower == y->vlan_lower &&
+	       x->switch_id_len == y->switch_id_len &&
+	       memcmp(x->switch_id, y->switch_id, x->switch_id_len) == 0 &&
+	       strcmp(x->port_name, y->port_name) == 0 && strcmp(x->driver, y->driver) == 0 &&
+	       strcmp(x->bus_info, y->bus_info) == 0 && x->has_pci_id == y->has_pci_id &&
+	       x->pci_vendor == y->pci_vendor && x->pci_device == y->pci_device;
+}
+
+static bool route_fwd_equal(const void *a, const void *b)
+{
+	const struct netstate_route *x = a, *y = b;
+
+	return cmp_route(x, y) == 0 && x->type == y->type && x->protocol == y->protocol &&
+	       x->scope == y->scope && x->has_gateway == y->has_gateway &&
+	       (!x->has_gateway || memcmp(&x->gateway, &y->gateway, addr_len(x->family)) == 0) &&
+	       x->multipath == y->multipath;
+}
+
+/* A neighbour's NUD state matters only as valid or not (what forwarding reads): REACHABLE,
+ * STALE, DELAY and PROBE follow each other every few seconds on a live network. */
+static bool neigh_fwd_equal(const void *a, const void *b)
+{
+	const struct netstate_neigh *x = a, *y = b;
+
+	return cmp_neigh(x, y) == 0 && x->valid == y->valid && x->has_lladdr == y->has_lladdr &&
+	       (!x->has_lladdr || memcmp(x->lladdr, y->lladdr, 6) == 0);
+}
+
+/* Learned entries age from REACHABLE to STALE; local and static ones stay apart. */
+static uint16_t fdb_kind(uint16_t state)
+{
+	return state & (NETSTATE_NUD_REACHABLE | NETSTATE_NUD_STALE) ? NETSTATE_NUD_REACHABLE
+	                                                             : state;
+}
+
+static bool fdb_fwd_equal(const void *a, const void *b)
+{
+	const struct netstate_fdb *x = a, *y = b;
+
+	return cmp_fdb(x, y) == 0 && fdb_kind(x->state) == fdb_kind(y->state);
+}
+
+static bool arrays_equal(const void *a, size_t na, const void *b, size_t nb, size_t size,
+                         bool (*eq)(const void *, const void *))
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!eq((const char *)a + i * size, (const char *)b + i * size))
+			return false;
+	return true;
+}
+
+bool netstate_snapshot_fwd_equal(const struct netstate_snapshot *a,
+                                 const struct netstate_snapshot *b)
+{
+	return arrays_equal(a->links, a->n_links, b->links, b->n_links, sizeof(*a->links),
+	                    link_fwd_equal) &&
+	       arrays_equal(a->routes, a->n_routes, b->routes, b->n_routes, sizeof(*a->routes),
+	                    route_fwd_equal) &&
+	       arrays_equal(a->neighs, a->n_neighs, b->neighs, b->n_neighs, sizeof(*a->neighs),
+	                    neigh_fwd_equal) &&
+	       arrays_equal(a->fdbs, a->n_fdbs, b->fdbs, b->n_fdbs, sizeof(*a->fdbs),
+	                    fdb_fwd_equal);
 }
 
 const struct netstate_link *netstate_link_by_index(const struct netstate_snapshot *s,

@@ -803,17 +803,27 @@ static void test_reresolve(void **state)
 	h0 = flow_of(f, &e)->handle[0];
 	f->fk.n_replace = 0;
 
-	/* same network: nothing sent */
+	/* same network: nothing sent, no flow looked at */
 	build_snap(&snap, 0x22, true);
-	fr_set_snapshot(f->rt, &snap);
-	fr_reresolve(f->rt, 110);
+	fr_reresolve(f->rt, 110, fr_set_snapshot(f->rt, &snap));
 	assert_int_equal(f->fk.replace_calls, 1);
 	assert_int_equal(f->fk.del_calls, 0);
+	assert_int_equal(fr_counters(f->rt)->reresolves, 0);
+	assert_int_equal(fr_counters(f->rt)->netstate_unchanged, 1);
+
+	/* the server's neighbour entry went from STALE to REACHABLE: forwards alike */
+	build_snap(&snap, 0x22, true);
+	for (size_t i = 0; i < snap.n_neighs; i++)
+		if (snap.neighs[i].state == NETSTATE_NUD_STALE)
+			snap.neighs[i].state = NETSTATE_NUD_REACHABLE;
+	fr_reresolve(f->rt, 110, fr_set_snapshot(f->rt, &snap));
+	assert_int_equal(fr_counters(f->rt)->reresolves, 0);
+	assert_int_equal(fr_counters(f->rt)->netstate_unchanged, 2);
+	assert_int_equal(f->fk.replace_calls, 1);
 
 	/* the server's MAC changed: old rules deleted first, then new ones installed */
 	build_snap(&snap, 0x23, true);
-	fr_set_snapshot(f->rt, &snap);
-	fr_reresolve(f->rt, 111);
+	fr_reresolve(f->rt, 111, fr_set_snapshot(f->rt, &snap));
 	assert_int_equal(f->fk.del_calls, 1);
 	assert_int_equal(f->fk.replace_calls, 2);
 	assert_true(f->fk.last_del_seq < f->fk.last_replace_seq);
@@ -839,8 +849,7 @@ static void test_reresolve(void **state)
 
 	/* wan0 vanished: rules deleted, the flow stays in software with the path reason */
 	build_snap(&snap, 0x23, false);
-	fr_set_snapshot(f->rt, &snap);
-	fr_reresolve(f->rt, 112);
+	fr_reresolve(f->rt, 112, fr_set_snapshot(f->rt, &snap));
 	assert_int_equal(f->fk.del_calls, 2);
 	assert_int_equal(f->fk.replace_calls, 2);
 	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_REFUSED);
@@ -848,8 +857,7 @@ static void test_reresolve(void **state)
 
 	/* it came back: installed again */
 	build_snap(&snap, 0x23, true);
-	fr_set_snapshot(f->rt, &snap);
-	fr_reresolve(f->rt, 113);
+	fr_reresolve(f->rt, 113, fr_set_snapshot(f->rt, &snap));
 	assert_int_equal(f->fk.replace_calls, 3);
 	assert_int_equal(flow_of(f, &e)->state, CT_FLOW_OFFLOADED);
 }
@@ -1290,10 +1298,10 @@ static void test_dump_bounded(void **state)
 	/* the server's MAC changed: a delete and an install each, in bounded flushes, deletes
 	 * first in each */
 	build_snap(&snap, 0x23, true);
-	fr_set_snapshot(f->rt, &snap);
+	assert_true(fr_set_snapshot(f->rt, &snap));
 	f->fk.replaced_total = f->fk.deleted_total = 0;
 	f->fk.replace_calls = f->fk.del_calls = f->fk.replace_after_del = 0;
-	fr_reresolve(f->rt, 101);
+	fr_reresolve(f->rt, 101, true);
 	assert_true(f->fk.replace_calls >= 2 * n / FR_PENDING_CAP);
 	assert_int_equal(f->fk.replace_after_del, f->fk.replace_calls);
 	assert_int_equal(f->fk.deleted_total, 2 * n);

@@ -282,6 +282,82 @@ static void test_copy(void **state)
 	netstate_snapshot_free(NULL);
 }
 
+/* Forwarding-equal: NUD states that stay valid (or stay invalid) and FDB ageing do not count;
+ * anything a path reads does. */
+static void test_fwd_equal(void **state)
+{
+	struct snap a, b;
+	struct netstate_fdb fa = {
+	    .ifindex = 3, .master = 9, .mac = {2, 0, 0, 0, 0, 7}, .state = NETSTATE_NUD_REACHABLE};
+	struct netstate_fdb fb = fa;
+
+	(void)state;
+	lab_router(&a);
+	lab_router(&b);
+	assert_true(netstate_snapshot_fwd_equal(&a.s, &b.s));
+
+	/* REACHABLE -> STALE (10.0.2.2), DELAY -> REACHABLE (10.0.1.2), INCOMPLETE -> FAILED */
+	for (size_t i = 0; i < b.s.n_neighs; i++) {
+		struct netstate_neigh *e = &b.s.neighs[i];
+
+		if (e->state == NETSTATE_NUD_REACHABLE)
+			e->state = NETSTATE_NUD_STALE;
+		else if (e->state == NETSTATE_NUD_DELAY)
+			e->state = NETSTATE_NUD_REACHABLE;
+		else if (e->state == NETSTATE_NUD_INCOMPLETE)
+			e->state = NETSTATE_NUD_FAILED;
+		e->flags ^= 0x80; /* NTF_ROUTER */
+	}
+	assert_true(netstate_snapshot_fwd_equal(&a.s, &b.s));
+
+	/* a neighbour resolved (INCOMPLETE -> REACHABLE with an address) */
+	lab_router(&b);
+	for (size_t i = 0; i < b.s.n_neighs; i++)
+		if (b.s.neighs[i].state == NETSTATE_NUD_INCOMPLETE) {
+			b.s.neighs[i].state = NETSTATE_NUD_REACHABLE;
+			b.s.neighs[i].valid = true;
+			b.s.neighs[i].has_lladdr = true;
+			b.s.neighs[i].lladdr[5] = 3;
+		}
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+
+	/* a new MAC */
+	lab_router(&b);
+	b.s.neighs[0].lladdr[5] ^= 1;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+
+	/* a link down, an MTU, a route's metric, one route less, one neighbour less */
+	lab_router(&b);
+	b.s.links[1].running = false;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	lab_router(&b);
+	b.s.links[2].mtu = 9000;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	lab_router(&b);
+	b.s.routes[0].priority++;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	lab_router(&b);
+	b.s.n_routes--;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	lab_router(&b);
+	b.s.n_neighs--;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+
+	/* FDB: a learned entry ageing is alike; turning static or moving port is not */
+	a.s.fdbs = &fa;
+	a.s.n_fdbs = 1;
+	lab_router(&b);
+	b.s.fdbs = &fb;
+	b.s.n_fdbs = 1;
+	fb.state = NETSTATE_NUD_STALE;
+	assert_true(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	fb.state = NETSTATE_NUD_NOARP;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+	fb.state = NETSTATE_NUD_REACHABLE;
+	fb.ifindex = 4;
+	assert_false(netstate_snapshot_fwd_equal(&a.s, &b.s));
+}
+
 static void test_port_classify(void **state)
 {
 	struct netstate_port p;
@@ -416,6 +492,7 @@ int main(void)
 	    cmocka_unit_test(test_prefix_contains),
 	    cmocka_unit_test(test_nud_str),
 	    cmocka_unit_test(test_copy),
+	    cmocka_unit_test(test_fwd_equal),
 	    cmocka_unit_test(test_port_classify),
 	    cmocka_unit_test(test_switch_groups),
 	    cmocka_unit_test(test_same_eswitch),
