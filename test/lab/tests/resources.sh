@@ -77,6 +77,18 @@ diag() {
     lab_router conntrack -L 2>/dev/null | awk '{ print $1, $4 }' | sort | uniq -c >&2 || true
     lab_router conntrack -L 2>/dev/null | head -n 3 >&2 || true
 }
+# the NTO_RES_PERF profile, once it is taken
+perf_pid=
+perf_report() {
+    [[ -n $perf_pid ]] || return 0
+    wait "$perf_pid" || true
+    perf_pid=
+    echo "---- profile (${NTO_RES_PERF} s from the last connect, whole VM):"
+    perf report -i "$W/perf.data" --stdio --no-children --sort comm,dso,symbol -g none \
+        --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 60 || true
+    perf report -i "$W/perf.data" --stdio --no-children --sort comm -g none \
+        2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 12 || true
+}
 ours() { lab_tc_cookie_filters "$R" 6e746f01 "$LAB_ROUTER_CLIENT_DEV" "$LAB_ROUTER_SERVER_DEV"; }
 
 # ASan (the sanitizer build CI uses) keeps freed memory in a quarantine of up to 256 MiB before
@@ -100,12 +112,20 @@ for ((c = 1; c <= CYCLES; c++)); do
         --until "$W/stop" --ready "$W/ready" >"$W/c.out" 2>&1 &
     cp=$!
     lab_wait_for 300 test -e "$W/ready" || lab_fail "cycle $c: connections did not open: $(cat "$W/c.out")"
+    # NTO_RES_PERF=S: a system-wide profile of S seconds from here, in cycle 1 (diagnostics)
+    if ((c == 1)) && [[ -n ${NTO_RES_PERF:-} ]]; then
+        perf record -q -a -g -e cpu-clock -F 250 -o "$W/perf.data" -- sleep "$NTO_RES_PERF" \
+            >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     lab_wait_for 300 status_ge .flow.offloaded "$N" || {
+        perf_report
         diag
         echo "---- daemon log, warnings and errors:" >&2
         grep -Ev ': (install|delete): ' "$LOG" | tail -n 30 >&2 || true
         lab_fail "cycle $c: offloaded $(ctl_j status | jq .flow.offloaded) of $N"
     }
+    perf_report
     touch "$W/stop"
     wait "$cp" || lab_fail "cycle $c: echoes lost: $(cat "$W/c.out")"
     lab_wait_for "${NTO_RES_WAIT:-300}" none_tracked || {
