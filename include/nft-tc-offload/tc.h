@@ -30,7 +30,8 @@ int tc_encode(const struct tc_rule *r, enum tc_msg_op op, uint16_t nlmsg_flags, 
 /*
  * Decodes an RTM_NEWTFILTER message (a dump reply or an echo) of a flower filter into r,
  * including r->state (stats, lastused, in_hw flags). Returns 0, or -ENOENT when the message is
- * not a flower filter, or -EINVAL for malformed or unsupported content (reason in err).
+ * not a flower filter, or -EINVAL for malformed or unsupported content (reason in err). r starts
+ * as tc_rule_init leaves it: entries of actions[] past n_actions keep what they held.
  */
 int tc_decode(const void *nlh, size_t len, struct tc_rule *r, char *err, size_t errlen);
 

@@ -475,7 +475,7 @@ static void check_flowtable_timeouts(struct flowrt *rt)
 	size_t at = 0;
 
 	for (int i = 0; i < 2; i++) {
-		long ct, ft;
+		long ct = 0, ft = 0;
 
 		if (sysctl_read(pairs[i][0], &ct) || sysctl_read(pairs[i][1], &ft) || ct > ft)
 			continue;
@@ -501,7 +501,7 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 	struct flowrt *rt;
 	struct fr_params p;
 	uint64_t t0, t[3];
-	long v;
+	long v = 0;
 	int rc;
 
 	*out = NULL;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # lab.resources — the daemon's memory and file descriptors stay flat:
-#  1. NTO_RES_CYCLES (10) cycles of NTO_RES_CONNS (1,000; at most 10,000) TCP connections opened,
+#  1. NTO_RES_CYCLES (10) cycles of NTO_RES_CONNS (1,000; at most 10,000) TCP connections (a byte
+#     each every NTO_RES_INTERVAL ms, 2,000) opened,
 #     offloaded (flow strategy, embedded defaults: veth is generic-flow), echoed through tc and
 #     closed: after each cycle the daemon tracks no connection and no rule of ours is left; the
 #     daemon's resident memory after the last cycle is within 10% (+ 1 MiB) of its size after
@@ -23,6 +24,9 @@ CONNS=${NTO_CONNS:-${NTO_BUILD_DIR:-${NTO_SOURCE_DIR:-.}/build}/test/lab/tools/c
 CYCLES=${NTO_RES_CYCLES:-10}
 N=${NTO_RES_CONNS:-1000}
 RELOADS=${NTO_RES_RELOADS:-100}
+# each connection sends a byte this often (ms): 10,000 connections every 2 s are 5,000 echoes
+# a second, more than the TCG VM's one CPU carries beside the daemon
+INTERVAL=${NTO_RES_INTERVAL:-2000}
 ((N <= 10000)) || lab_fail "NTO_RES_CONNS: at most 10000"
 LOG=/tmp/nto-res.log
 W=$(mktemp -d /tmp/lab-res.XXXXXX)
@@ -66,8 +70,15 @@ none_tracked() {
 }
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$DPID/status"; }
 fds() { find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-# what the daemon and conntrack hold, for a failure's message
+# what the daemon and conntrack hold, for a failure's message (and with NTO_RES_KEEP=DIR, a
+# directory shared read-write with the host (test/lab/run --rw DIR): the daemon's log, the
+# conntrack events and the conntrack table)
 diag() {
+    if [[ -n ${NTO_RES_KEEP:-} ]]; then
+        cp "$LOG" "$NTO_RES_KEEP/daemon.log" || true
+        lab_router conntrack -L -o id >"$NTO_RES_KEEP/conntrack.txt" 2>&1 || true
+        ctl_j flows >"$NTO_RES_KEEP/flows.json" 2>&1 || true
+    fi
     echo "---- status .flow:" >&2
     ctl_j status | jq -c '.flow | del(.flowtables)' >&2 || true
     echo "---- flows by state:" >&2
@@ -88,6 +99,10 @@ perf_report() {
         --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 60 || true
     perf report -i "$W/perf.data" --stdio --no-children --sort comm -g none \
         2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 12 || true
+    echo "---- the daemon's own share, by symbol:"
+    perf report -i "$W/perf.data" --stdio --no-children --comms nft-tc-offload \
+        --sort dso,symbol -g none --percent-limit 1 2>/dev/null | grep -v '^#' |
+        grep -v '^$' | head -n 40 || true
 }
 ours() { lab_tc_cookie_filters "$R" 6e746f01 "$LAB_ROUTER_CLIENT_DEV" "$LAB_ROUTER_SERVER_DEV"; }
 
@@ -99,6 +114,10 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_qu
     ip netns exec "$R" "$BIN" run --config "$W/nto.conf" >"$LOG" 2>&1 &
 DPID=$!
 lab_wait_for 90 ctl_j status || lab_fail "the daemon did not answer"
+if [[ -n ${NTO_RES_KEEP:-} ]]; then
+    ip netns exec "$R" conntrack -E -o timestamp,id >"$NTO_RES_KEEP/ct-events.log" 2>&1 &
+    LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+fi
 echo "start: rss $(rss_kb) KiB, $(fds) fds"
 
 # ---- 1. cycles of N connections
@@ -108,7 +127,7 @@ for ((c = 1; c <= CYCLES; c++)); do
     t_c=$SECONDS
     # a fresh range of client ports for each of 4 cycles in turn (the client's closed
     # sockets wait in TIME_WAIT for 60 s)
-    ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" 5301 "$N" $((20000 + (c - 1) % 4 * N)) --interval 2000 \
+    ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" 5301 "$N" $((20000 + (c - 1) % 4 * N)) --interval "$INTERVAL" \
         --until "$W/stop" --ready "$W/ready" >"$W/c.out" 2>&1 &
     cp=$!
     lab_wait_for 300 test -e "$W/ready" || lab_fail "cycle $c: connections did not open: $(cat "$W/c.out")"
