@@ -50,6 +50,9 @@ if ((ct_max0 < ct_max)); then
     echo "nf_conntrack_max: $ct_max0 -> $ct_max"
 fi
 lab_nft_flow_router masquerade
+# packets conntrack finds invalid, counted (before the daemon starts: a ruleset change later
+# would make it plan again)
+[[ -z ${NTO_RES_KEEP:-} ]] || lab_router nft add rule inet lab forward ct state invalid counter
 # closed connections leave conntrack (and our rules) quickly
 for t in fin_wait close_wait last_ack time_wait close; do
     lab_router sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$t=1"
@@ -131,13 +134,6 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_qu
     ip netns exec "$R" "$BIN" run --config "$W/nto.conf" >"$LOG" 2>&1 &
 DPID=$!
 lab_wait_for 90 ctl_j status || lab_fail "the daemon did not answer"
-if [[ -n ${NTO_RES_KEEP:-} ]]; then
-    # packets conntrack finds invalid: counted, and logged with the reason (rate-limited)
-    modprobe nf_log_syslog 2>/dev/null || true
-    sysctl -qw net.netfilter.nf_log_all_netns=1 || true
-    lab_router sysctl -qw net.netfilter.nf_conntrack_log_invalid=6 || true
-    lab_router nft add rule inet lab forward ct state invalid counter || true
-fi
 echo "start: rss $(rss_kb) KiB, $(fds) fds"
 
 # ---- 1. cycles of N connections
@@ -171,7 +167,10 @@ for ((c = 1; c <= CYCLES; c++)); do
         LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
     fi
     touch "$W/stop"
-    wait "$cp" || lab_fail "cycle $c: echoes lost: $(cat "$W/c.out")"
+    wait "$cp" || {
+        diag
+        lab_fail "cycle $c: echoes lost: $(cat "$W/c.out")"
+    }
     left=0
     if [[ ${NTO_RES_LEFTOVERS:-} == delete ]]; then
         # the kernel's own leftovers: entries its software flowtable held at the FIN may stay
