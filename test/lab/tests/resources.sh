@@ -104,6 +104,11 @@ diag() {
     echo "---- flows by state:" >&2
     ctl_j flows | jq -c '[.. | objects | select(has("state")) | .state] | group_by(.) | map({(.[0]): length}) | add' >&2 || true
     ctl_j flows | jq -c '[.. | objects | select(has("state"))] | .[:3]' >&2 || true
+    echo "---- TCP resets and conntrack statistics (nstat, conntrack -S):" >&2
+    for ns in "$LAB_NS_CLIENT" "$R" "$LAB_NS_SERVER"; do
+        echo "$ns: $(ip netns exec "$ns" nstat -az TcpOutRsts TcpEstabResets TcpExtTCPAbortOnData 2>/dev/null | awk 'NR > 1 { printf "%s=%s ", $1, $2 }')" >&2
+    done
+    lab_router conntrack -S 2>/dev/null | awk '{ for (i = 2; i <= NF; i++) if ($i !~ /=0$/) printf "%s ", $i; print "" }' >&2 || true
     echo "---- router conntrack:" >&2
     lab_router conntrack -L 2>/dev/null | awk '{ print $1, $4 }' | sort | uniq -c >&2 || true
     lab_router conntrack -L 2>/dev/null | head -n 3 >&2 || true
