@@ -90,7 +90,8 @@ rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$DPID/status"; }
 fds() { find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # what the daemon and conntrack hold, for a failure's message (and with NTO_RES_KEEP=DIR, a
 # directory shared read-write with the host (test/lab/run --rw DIR): the daemon's log, the
-# conntrack events and the conntrack table)
+# conntrack table, the flows, the forward chain's invalid counter; the run also writes there
+# every conntrack DESTROY event (ct-destroy.log) and each cycle's start time (cycles.log))
 diag() {
     if [[ -n ${NTO_RES_KEEP:-} ]]; then
         cp "$LOG" "$NTO_RES_KEEP/daemon.log" || true
@@ -139,6 +140,12 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_qu
     ip netns exec "$R" "$BIN" run --config "$W/nto.conf" >"$LOG" 2>&1 &
 DPID=$!
 lab_wait_for 90 ctl_j status || lab_fail "the daemon did not answer"
+if [[ -n ${NTO_RES_KEEP:-} ]]; then
+    # every conntrack entry's end, with its state then and who deleted it (USERSPACE portid)
+    ip netns exec "$R" conntrack -E -e DESTROY -b 67108864 -o timestamp,id,userspace \
+        >"$NTO_RES_KEEP/ct-destroy.log" 2>&1 &
+    LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+fi
 echo "start: rss $(rss_kb) KiB, $(fds) fds"
 
 # ---- 1. cycles of N connections
@@ -146,6 +153,7 @@ declare -a RSS
 for ((c = 1; c <= CYCLES; c++)); do
     rm -f "$W/ready" "$W/stop"
     t_c=$SECONDS
+    [[ -z ${NTO_RES_KEEP:-} ]] || echo "cycle $c starts: $(date +%s.%N)" >>"$NTO_RES_KEEP/cycles.log"
     # a fresh range of client ports for each of 4 cycles in turn (the client's closed
     # sockets wait in TIME_WAIT for 60 s)
     ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" 5301 "$N" $((20000 + (c - 1) % 4 * N)) --interval "$INTERVAL" \
@@ -166,11 +174,6 @@ for ((c = 1; c <= CYCLES; c++)); do
         lab_fail "cycle $c: offloaded $(ctl_j status | jq .flow.offloaded) of $N"
     }
     perf_report
-    if [[ -n ${NTO_RES_KEEP:-} ]] && ((c == 1)); then
-        ip netns exec "$R" conntrack -E -b 67108864 -o timestamp,id \
-            >"$NTO_RES_KEEP/ct-events.log" 2>&1 &
-        LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
-    fi
     touch "$W/stop"
     wait "$cp" || {
         diag
