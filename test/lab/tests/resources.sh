@@ -49,17 +49,50 @@ if ((ct_max0 < ct_max)); then
     sysctl -qw net.netfilter.nf_conntrack_max=$ct_max
     echo "nf_conntrack_max: $ct_max0 -> $ct_max"
 fi
+# 10,000 closes at once: beyond tcp_max_orphans the client's kernel resets connections instead
+# of closing them, and veth's packets wait in a CPU's input backlog, netdev_max_backlog (1,000)
+# long, dropped when it is full. A reset nobody retransmits, dropped there, left the server's
+# end open and conntrack's entry ESTABLISHED: with the defaults, after one cycle of 10,000,
+# 18,727 backlog drops, 2,313 resets, 1,084 server connections and 501 entries left
+# (docs/reliability.md). Global sysctls, in the initial namespace only.
+if ((N > 1000)); then
+    sysctl -qw net.core.netdev_max_backlog=$((N * 4)) net.ipv4.tcp_max_orphans=$((N * 4))
+fi
 lab_nft_flow_router masquerade
 # packets conntrack finds invalid, counted (before the daemon starts: a ruleset change later
 # would make it plan again)
-[[ -z ${NTO_RES_KEEP:-} ]] || lab_router nft add rule inet lab forward ct state invalid counter
-# closed connections leave conntrack (and our rules) quickly
+if [[ -n ${NTO_RES_KEEP:-} ]]; then
+    lab_router nft add rule inet lab forward ct state invalid counter
+    # NTO_RES_INVALID=1: the kernel log (kern.log) of every packet conntrack finds invalid,
+    # with its reason (nf_conntrack_log_invalid), and of every TCP packet the router's own
+    # stack receives (none should: the test's traffic is forwarded)
+    if [[ -n ${NTO_RES_INVALID:-} ]]; then
+        lab_modprobe nf_log_syslog
+        sysctl -qw net.netfilter.nf_log_all_netns=1
+        lab_router sysctl -qw net.netfilter.nf_conntrack_log_invalid=6
+        lab_router nft add rule inet lab forward ct state invalid log prefix '"nto-inv-fwd "' flags all
+        lab_router nft add chain inet lab input '{ type filter hook input priority 0; }'
+        lab_router nft add rule inet lab input meta l4proto tcp counter log prefix '"nto-in-tcp "' flags all
+        lab_router nft add chain inet lab output '{ type filter hook output priority 0; }'
+        lab_router nft add rule inet lab output tcp flags rst counter log prefix '"nto-out-rst "' flags all
+        dmesg -w >"$NTO_RES_KEEP/kern.log" 2>&1 &
+        LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+    fi
+fi
+# closed connections leave conntrack (and our rules) quickly: after 1 s, or 10 s beyond 1,000
+# connections (10,000 FIN handshakes at once take the TCG VM longer than 1 s: entries expired
+# mid-close, and the rest of the close met no entry; NTO_RES_CLOSE_TIMEOUT overrides)
+close_timeout=${NTO_RES_CLOSE_TIMEOUT:-$((N > 1000 ? 10 : 1))}
 for t in fin_wait close_wait last_ack time_wait close; do
-    lab_router sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$t=1"
+    lab_router sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$t=$close_timeout"
 done
-ip netns exec "$LAB_NS_SERVER" "$CONNS" serve 5301 >/dev/null 2>&1 &
-LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
-lab_wait_for 20 lab_tcp_listening 5301 || lab_fail "echo server on 5301"
+# two echo servers: a cycle's connections never reuse an earlier cycle's addresses and ports
+# (below)
+for p in 5301 5302; do
+    ip netns exec "$LAB_NS_SERVER" "$CONNS" serve $p >/dev/null 2>&1 &
+    LAB_BG_PIDS="${LAB_BG_PIDS:-} $!"
+    lab_wait_for 20 lab_tcp_listening $p || lab_fail "echo server on $p"
+done
 
 cat >"$W/nto.conf" <<EOF
 [daemon]
@@ -76,7 +109,11 @@ none_tracked() {
 }
 # conntrack entries of the test's connections ([STATE]: in that state only)
 ct_left() {
-    lab_router conntrack -L -p tcp --dport 5301 ${1:+--state "$1"} 2>/dev/null | grep -c . || true
+    local p n=0
+    for p in 5301 5302; do
+        n=$((n + $(lab_router conntrack -L -p tcp --dport $p ${1:+--state "$1"} 2>/dev/null | grep -c . || true)))
+    done
+    echo "$n"
 }
 # closing entries gone (1-s timeouts) and the daemon tracks exactly the ESTABLISHED ones left
 settled() {
@@ -86,18 +123,29 @@ settled() {
     est=$(ct_left ESTABLISHED)
     ((all == est)) && status_eq .flow.tracked "$est"
 }
+# the echo server's connections still open (their client is gone once the cycle is closed)
+srv_est() {
+    lab_server ss -Htn state established '( sport = :5301 or sport = :5302 )' | grep -c . || true
+}
+# packets the kernel dropped because a CPU's input backlog was full (all CPUs; veth delivers
+# through it)
+softnet_drops() {
+    local n=0 d
+    while read -r _ d _; do n=$((n + 0x$d)); done </proc/net/softnet_stat
+    echo "$n"
+}
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$DPID/status"; }
 fds() { find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # what the daemon and conntrack hold, for a failure's message (and with NTO_RES_KEEP=DIR, a
 # directory shared read-write with the host (test/lab/run --rw DIR): the daemon's log, the
-# conntrack table, the flows, the forward chain's invalid counter; the run also writes there
+# conntrack table, the flows, the test's nft table with its counters; the run also writes there
 # every conntrack DESTROY event (ct-destroy.log) and each cycle's start time (cycles.log))
 diag() {
     if [[ -n ${NTO_RES_KEEP:-} ]]; then
         cp "$LOG" "$NTO_RES_KEEP/daemon.log" || true
         lab_router conntrack -L -o id >"$NTO_RES_KEEP/conntrack.txt" 2>&1 || true
         ctl_j flows >"$NTO_RES_KEEP/flows.json" 2>&1 || true
-        lab_router nft list chain inet lab forward >"$NTO_RES_KEEP/forward.nft" 2>&1 || true
+        lab_router nft list table inet lab >"$NTO_RES_KEEP/ruleset.nft" 2>&1 || true
         dmesg >"$NTO_RES_KEEP/dmesg.txt" 2>&1 || true
     fi
     echo "---- status .flow:" >&2
@@ -105,6 +153,7 @@ diag() {
     echo "---- flows by state:" >&2
     ctl_j flows | jq -c '[.. | objects | select(has("state")) | .state] | group_by(.) | map({(.[0]): length}) | add' >&2 || true
     ctl_j flows | jq -c '[.. | objects | select(has("state"))] | .[:3]' >&2 || true
+    echo "---- the echo server's established connections: $(srv_est); its open files: $(find /proc/"$(lab_server pgrep -f 'conns serve 5301' | head -n 1)"/fd -mindepth 1 2>/dev/null | wc -l); backlog drops: $(softnet_drops)" >&2
     echo "---- TCP resets and conntrack statistics (nstat, conntrack -S):" >&2
     for ns in "$LAB_NS_CLIENT" "$R" "$LAB_NS_SERVER"; do
         echo "$ns: $(ip netns exec "$ns" nstat -az TcpOutRsts TcpEstabResets TcpExtTCPAbortOnData 2>/dev/null | awk 'NR > 1 { printf "%s=%s ", $1, $2 }')" >&2
@@ -154,10 +203,13 @@ for ((c = 1; c <= CYCLES; c++)); do
     rm -f "$W/ready" "$W/stop"
     t_c=$SECONDS
     [[ -z ${NTO_RES_KEEP:-} ]] || echo "cycle $c starts: $(date +%s.%N)" >>"$NTO_RES_KEEP/cycles.log"
-    # a fresh range of client ports for each of 4 cycles in turn (the client's closed
-    # sockets wait in TIME_WAIT for 60 s)
-    ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" 5301 "$N" $((20000 + (c - 1) % 4 * N)) --interval "$INTERVAL" \
-        --until "$W/stop" --ready "$W/ready" >"$W/c.out" 2>&1 &
+    # each cycle its own client ports (10000-59999 in ranges of N), then the second server
+    # port: 10 cycles of 10,000 never reuse a connection's addresses and ports. Reusing them
+    # (runs that reused them four cycles later failed with resets; so did the first run
+    # without reuse: docs/reliability.md)
+    slots=$((50000 / N))
+    ip netns exec "$LAB_NS_CLIENT" "$CONNS" tcp "$LAB_SERVER_IP4" $((5301 + (c - 1) / slots % 2)) "$N" $((10000 + (c - 1) % slots * N)) --interval "$INTERVAL" \
+        --until "$W/stop" --ready "$W/ready" ${NTO_RES_CLOSE_BURST:+--close-burst "$NTO_RES_CLOSE_BURST"} >"$W/c.out" 2>&1 &
     cp=$!
     lab_wait_for 300 test -e "$W/ready" || lab_fail "cycle $c: connections did not open: $(cat "$W/c.out")"
     # NTO_RES_PERF=S: a system-wide profile of S seconds from here, in cycle 1 (diagnostics)
@@ -191,7 +243,10 @@ for ((c = 1; c <= CYCLES; c++)); do
             lab_fail "cycle $c: conntrack and the daemon did not settle after the close: tracked $(ctl_j status | jq .flow.tracked)"
         }
         left=$(ct_left ESTABLISHED)
-        lab_router conntrack -D -p tcp --dport 5301 --state ESTABLISHED >/dev/null 2>&1 || true
+        echo "cycle $c: $left ESTABLISHED in conntrack after the close; the server still has $(srv_est) connections open; backlog drops so far: $(softnet_drops); orphan resets so far: $(lab_client nstat -az TcpExtTCPAbortOnMemory | awk 'NR > 1 { print $2 }')"
+        for p in 5301 5302; do
+            lab_router conntrack -D -p tcp --dport $p --state ESTABLISHED >/dev/null 2>&1 || true
+        done
     fi
     lab_wait_for "${NTO_RES_WAIT:-300}" none_tracked || {
         diag
