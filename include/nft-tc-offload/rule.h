@@ -259,6 +259,8 @@ struct tc_rule_vec {
 /* Appends a rule initialised as by tc_rule_init (no actions) and returns it; NULL when out of
  * memory. */
 struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv);
+/* Room for n more rules without moving the array (0, or -ENOMEM: nothing changed). */
+int tc_rule_vec_reserve(struct tc_rule_vec *rv, size_t n);
 void tc_rule_vec_free(struct tc_rule_vec *rv);
 
 /* A zeroed rule with the given id: no match, no actions (the unused entries of actions[] are

@@ -364,6 +364,10 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 			goto out;
 		}
 		rc = dedup_init(&dd, bound);
+		/* the whole expansion at once when it is within the cap (what dedup drops is
+		 * little); a larger one grows as it goes, and is refused below */
+		if (!rc && bound <= opts->max_rules)
+			rc = tc_rule_vec_reserve(&rv, (size_t)bound);
 		for (size_t i = 0; !rc && i < el->n_exclusions; i++)
 			if (plan_spec_iif_ok(&el->exclusions[i].match, dev->name))
 				rc = emit(opts, &rv, &dd, &el->exclusions[i].match, &ex[i],
@@ -420,6 +424,11 @@ int plan_ct_rule(struct plan_ctx *c, struct plan_flowtable *pf, struct plan_offl
 			          opts->prio_base, opts->prio_base + opts->prio_count - 1);
 			free(rv.v);
 			continue;
+		}
+		if (tc_rule_vec_reserve(&out, kept)) {
+			free(rv.v);
+			rc = -ENOMEM;
+			goto out;
 		}
 		for (size_t i = 0; i < kept; i++) {
 			struct tc_rule *r = tc_rule_vec_add(&out);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The tc rule model's small helpers: construction and comparison. */
+#include <errno.h>
 #include <linux/if_ether.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +22,26 @@ void tc_rule_init(struct tc_rule *r, const struct tc_id *id)
 		r->id = *id;
 }
 
+int tc_rule_vec_reserve(struct tc_rule_vec *rv, size_t n)
+{
+	struct tc_rule *v;
+
+	if (n <= rv->cap - rv->n)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*v) - rv->n)
+		return -ENOMEM;
+	v = realloc(rv->v, (rv->n + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rv->v = v;
+	rv->cap = rv->n + n;
+	return 0;
+}
+
 struct tc_rule *tc_rule_vec_add(struct tc_rule_vec *rv)
 {
-	if (rv->n == rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 16;
-		struct tc_rule *v = realloc(rv->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		rv->v = v;
-		rv->cap = cap;
-	}
+	if (rv->n == rv->cap && tc_rule_vec_reserve(rv, rv->cap ? rv->cap : 16))
+		return NULL;
 	tc_rule_init(&rv->v[rv->n], NULL);
 	return &rv->v[rv->n++];
 }
