@@ -243,7 +243,7 @@ for ((c = 1; c <= CYCLES; c++)); do
             lab_fail "cycle $c: conntrack and the daemon did not settle after the close: tracked $(ctl_j status | jq .flow.tracked)"
         }
         left=$(ct_left ESTABLISHED)
-        echo "cycle $c: $left ESTABLISHED in conntrack after the close; the server still has $(srv_est) connections open; backlog drops so far: $(softnet_drops); orphan resets so far: $(lab_client nstat -az TcpExtTCPAbortOnMemory | awk 'NR > 1 { print $2 }')"
+        echo "cycle $c: $left ESTABLISHED in conntrack after the close ($(lab_router conntrack -L -p tcp --state ESTABLISHED 2>/dev/null | grep -c ASSURED || true) assured); the server still has $(srv_est) connections open; backlog drops so far: $(softnet_drops); orphan resets so far: $(lab_client nstat -az TcpExtTCPAbortOnMemory | awk 'NR > 1 { print $2 }')"
         for p in 5301 5302; do
             lab_router conntrack -D -p tcp --dport $p --state ESTABLISHED >/dev/null 2>&1 || true
         done
