@@ -450,13 +450,47 @@ static void test_encode_refusals(void **state)
 	expect_refused(&r, "skip_sw");
 }
 
+/* tc_rule_vec_reserve: room for n more without moving the array; a size that cannot be
+ * allocated is refused with the vector unchanged */
+static void test_vec_reserve(void **state)
+{
+	struct tc_rule_vec rv = {0};
+	struct tc_rule *first;
+
+	(void)state;
+	assert_int_equal(tc_rule_vec_reserve(&rv, 0), 0);
+	assert_int_equal(tc_rule_vec_reserve(&rv, 40), 0);
+	assert_int_equal(rv.cap, 40);
+	first = tc_rule_vec_add(&rv);
+	assert_non_null(first);
+	first->id.prio = 7;
+	for (int i = 1; i < 40; i++)
+		assert_non_null(tc_rule_vec_add(&rv));
+	assert_ptr_equal(rv.v, first);
+	assert_int_equal(rv.cap, 40);
+	/* the 41st grows it (doubling), keeping what was there */
+	assert_non_null(tc_rule_vec_add(&rv));
+	assert_int_equal(rv.n, 41);
+	assert_int_equal(rv.cap, 80);
+	assert_int_equal(rv.v[0].id.prio, 7);
+	/* already room: nothing moves */
+	assert_int_equal(tc_rule_vec_reserve(&rv, 39), 0);
+	assert_int_equal(rv.cap, 80);
+	assert_int_equal(tc_rule_vec_reserve(&rv, SIZE_MAX / 2), -ENOMEM);
+	assert_int_equal(rv.n, 41);
+	assert_int_equal(rv.cap, 80);
+	assert_int_equal(rv.v[0].id.prio, 7);
+	tc_rule_vec_free(&rv);
+	assert_null(rv.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_dump),     cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_bad_lengths),     cmocka_unit_test(test_unknown_pedit_layout),
 	    cmocka_unit_test(test_not_flower),      cmocka_unit_test(test_mutations),
-	    cmocka_unit_test(test_encode_refusals),
+	    cmocka_unit_test(test_encode_refusals), cmocka_unit_test(test_vec_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
