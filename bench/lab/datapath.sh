@@ -73,11 +73,19 @@ for ((rep = 1; rep <= REPS; rep++)); do
     for mode in plain flowtable ours; do
         port=$((port + 1))
         setup "$mode" "$port"
+        # NTO_BENCH_PERF=1: a system-wide profile of the last repetition's transfer, each way
+        perf_pid=
+        if [[ -n ${NTO_BENCH_PERF:-} ]] && ((rep == REPS)); then
+            perf record -q -a -g -e cpu-clock -F 499 -o "$W/perf.$mode" -- sleep "$SECS" \
+                >/dev/null 2>&1 &
+            perf_pid=$!
+        fi
         timeout -k 5 $((SECS + 60)) ip netns exec "$LAB_NS_CLIENT" \
             iperf3 -c "$LAB_SERVER_IP4" -p "$LAB_TCP_PORT" --cport "$port" -t "$SECS" -J \
             --connect-timeout 5000 >"$W/iperf.json" || lab_fail "iperf3 ($mode) failed"
         bytes=$(jq '.end.sum_received.bytes' "$W/iperf.json")
         secs=$(jq '.end.sum_received.seconds' "$W/iperf.json")
+        [[ -z $perf_pid ]] || wait "$perf_pid" || true
         teardown "$mode"
         awk -v m="$mode" -v r="$rep" -v b="$bytes" -v s="$secs" \
             'BEGIN { printf "%s %d %.3f\n", m, r, b * 8 / s / 1e9 }' | tee -a "$W/runs"
@@ -85,6 +93,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 echo "our rules (last run):"
 cat "$W/rules.txt"
+if [[ -n ${NTO_BENCH_PERF:-} ]]; then
+    for mode in plain flowtable ours; do
+        echo "---- profile of the last $mode transfer (whole VM, by symbol):"
+        perf report -i "$W/perf.$mode" --stdio --no-children --sort symbol -g none \
+            --percent-limit 0.1 2>/dev/null | grep -v "^#" | grep -v "^$" | head -n 30 || true
+    done
+fi
 
 awk '
 function median(arr, k,   i, j, t) {
