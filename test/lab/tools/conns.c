@@ -175,6 +175,8 @@ static void parse_opts(int argc, char **argv, int first, struct opts *o)
 			o->ready = argv[++i];
 		else if (!strcmp(argv[i], "--close-burst")) {
 			i++;
+			if (strcmp(argv[i], "yes") && strcmp(argv[i], "no"))
+				die("--close-burst yes|no");
 			o->close_pace = !strcmp(argv[i], "no");
 		} else if (!strcmp(argv[i], "--interval"))
 			o->interval = atol(argv[++i]);
@@ -193,13 +195,15 @@ static void parse_opts(int argc, char **argv, int first, struct opts *o)
 /* reads what is there on every socket; returns the bytes */
 #define CONNECT_WINDOW 128
 
-/* Reads what the readable sockets hold, waiting up to timeout_ms for the first (epoll: a recv
- * on each of 10,000 sockets every 20 ms kept the TCG VM's one CPU busy on its own). */
+/* per connection: bytes sent and echoed, and how its reading ended */
 struct conn_count {
 	long sent, echoed;
 	int err; /* the first recv error (errno), or -1 for the peer's close */
 };
 
+/* Reads what the readable sockets hold, waiting up to timeout_ms for the first (epoll: a recv
+ * on each of 10,000 sockets every 20 ms kept the TCG VM's one CPU busy on its own); a socket
+ * that failed or was closed by the peer leaves the epoll set. */
 static long drain(int ep, const int *fds, struct conn_count *cc, int timeout_ms)
 {
 	struct epoll_event ev[256];
