@@ -25,16 +25,22 @@ void tc_rule_init(struct tc_rule *r, const struct tc_id *id)
 int tc_rule_vec_reserve(struct tc_rule_vec *rv, size_t n)
 {
 	struct tc_rule *v;
+	size_t cap;
 
 	if (n <= rv->cap - rv->n)
 		return 0;
 	if (n > SIZE_MAX / sizeof(*v) - rv->n)
 		return -ENOMEM;
-	v = realloc(rv->v, (rv->n + n) * sizeof(*v));
+	/* At least double, so that reserving per device (plan_ct_rule) stays
+	 * linear in the number of devices instead of copying every time. */
+	cap = rv->n + n;
+	if (rv->cap <= SIZE_MAX / sizeof(*v) / 2 && cap < 2 * rv->cap)
+		cap = 2 * rv->cap;
+	v = realloc(rv->v, cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	rv->v = v;
-	rv->cap = rv->n + n;
+	rv->cap = cap;
 	return 0;
 }
 

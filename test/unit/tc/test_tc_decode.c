@@ -480,6 +480,16 @@ static void test_vec_reserve(void **state)
 	assert_int_equal(rv.n, 41);
 	assert_int_equal(rv.cap, 80);
 	assert_int_equal(rv.v[0].id.prio, 7);
+	/* a small reserve past the capacity still doubles it, so reserving
+	 * a few rules per device does not reallocate for every device */
+	while (rv.n < rv.cap)
+		assert_non_null(tc_rule_vec_add(&rv));
+	assert_int_equal(tc_rule_vec_reserve(&rv, 5), 0);
+	assert_int_equal(rv.cap, 160);
+	/* a large one gets exactly what it asks for */
+	assert_int_equal(tc_rule_vec_reserve(&rv, 1000), 0);
+	assert_int_equal(rv.cap, 1080);
+	assert_int_equal(rv.v[0].id.prio, 7);
 	tc_rule_vec_free(&rv);
 	assert_null(rv.v);
 }
