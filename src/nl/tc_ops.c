@@ -129,6 +129,27 @@ static int tc_op_encode_noecho(void *ctx, uint32_t seq, void *buf, size_t len)
 	return tc_encode(c->rule, c->op, c->flags, seq, buf, len, WHY(c), sizeof(WHY(c)));
 }
 
+/*
+ * A large batch runs as consecutive nlc_batch() calls of at most TC_RUN_CHUNK requests over the
+ * same op and context arrays. Those arrays are about 350 bytes per request (an op carries its
+ * extack buffer): sized for the whole batch, 20,000 deletes wrote 7 MB of fresh pages, which
+ * cost more than encoding the deletes. Pipelining is not lost: the kernel handles a sendmsg()'s
+ * requests before it returns, so one chunk's last ACKs are queued when the next chunk starts.
+ */
+#define TC_RUN_CHUNK 4096
+
+static void tc_result_init(struct nlc_tc_result *r, const struct tc_id *id)
+{
+	/* not a memset: ext.msg is 256 bytes, and only its first is read while it is empty */
+	r->error = 0;
+	r->ext.msg[0] = '\0';
+	r->ext.off = 0;
+	r->echoed = false;
+	r->mismatch = false;
+	r->id = *id;
+	memset(&r->state, 0, sizeof(r->state));
+}
+
 static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
                   const struct tc_rule *rules, const struct tc_id *ids, size_t n,
                   struct nlc_tc_result *res, struct tc_rule *out, const struct nlc_batch_opts *o,
@@ -136,58 +157,65 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 {
 	/* a replace without NLM_F_ECHO gets an ACK only: nothing to read but the ACK */
 	bool noecho = op == TC_MSG_REPLACE && !(flags & NLM_F_ECHO);
-
+	size_t chunk = n < TC_RUN_CHUNK ? n : TC_RUN_CHUNK;
 	struct nlc_batch_opts opts = {0};
 	struct tc_op_ctx *ctx;
 	struct nlc_op *ops;
 	int failed = 0;
-	size_t i;
+	size_t i, base;
 
 	if (o)
 		opts = *o;
 	if (!opts.reply_cost)
 		opts.reply_cost = cost;
-	memset(res, 0, n * sizeof(*res));
+	for (i = 0; i < n; i++)
+		tc_result_init(&res[i], rules ? &rules[i].id : &ids[i]);
 	/* malloc, not calloc: every field is written below (nlc_batch() fills the ops' results) */
-	ctx = malloc((n ? n : 1) * sizeof(*ctx));
-	ops = malloc((n ? n : 1) * sizeof(*ops));
+	ctx = malloc((chunk ? chunk : 1) * sizeof(*ctx));
+	ops = malloc((chunk ? chunk : 1) * sizeof(*ops));
 	if (!ctx || !ops) {
 		for (i = 0; i < n; i++)
 			res[i].error = -ENOMEM;
 		failed = (int)n;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		ctx[i] = (struct tc_op_ctx){
-		    .op = op,
-		    .flags = flags,
-		    .rule = rules ? &rules[i] : NULL,
-		    .id = ids ? &ids[i] : NULL,
-		    .res = &res[i],
-		    .out = out ? &out[i] : NULL,
-		};
-		res[i].id = rules ? rules[i].id : ids[i];
-		ops[i].encode = noecho ? tc_op_encode_noecho : tc_op_encode;
-		ops[i].reply = op != TC_MSG_DELETE && !noecho ? tc_op_reply : NULL;
-		ops[i].ctx = &ctx[i];
-	}
-	nlc_batch(s, ops, n, &opts);
-	for (i = 0; i < n; i++) {
-		struct nlc_tc_result *r = &res[i];
+	for (base = 0; base < n; base += chunk) {
+		size_t m = n - base < chunk ? n - base : chunk;
 
-		r->error = ops[i].error;
-		if (op == TC_MSG_GET && !r->error && !r->echoed)
-			r->error = -ENODATA;
-		/* The kernel's extack wins; our own reason (encoder refusal, echo mismatch, in
-		 * r->ext.msg already) stays when the kernel gave none and the rule failed. */
-		if (ops[i].ext.msg[0]) {
-			r->ext = ops[i].ext;
-		} else {
-			r->ext.off = ops[i].ext.off;
-			if (!r->error && !r->mismatch)
-				r->ext.msg[0] = '\0';
+		for (i = 0; i < m; i++) {
+			size_t k = base + i;
+
+			ctx[i] = (struct tc_op_ctx){
+			    .op = op,
+			    .flags = flags,
+			    .rule = rules ? &rules[k] : NULL,
+			    .id = ids ? &ids[k] : NULL,
+			    .res = &res[k],
+			    .out = out ? &out[k] : NULL,
+			};
+			ops[i].encode = noecho ? tc_op_encode_noecho : tc_op_encode;
+			ops[i].reply = op != TC_MSG_DELETE && !noecho ? tc_op_reply : NULL;
+			ops[i].ctx = &ctx[i];
 		}
-		failed += r->error || r->mismatch;
+		nlc_batch(s, ops, m, &opts);
+		for (i = 0; i < m; i++) {
+			struct nlc_tc_result *r = &res[base + i];
+
+			r->error = ops[i].error;
+			if (op == TC_MSG_GET && !r->error && !r->echoed)
+				r->error = -ENODATA;
+			/* The kernel's extack wins; our own reason (encoder refusal, echo mismatch,
+			 * in r->ext.msg already) stays when the kernel gave none and the rule
+			 * failed. */
+			if (ops[i].ext.msg[0]) {
+				r->ext = ops[i].ext;
+			} else {
+				r->ext.off = ops[i].ext.off;
+				if (!r->error && !r->mismatch)
+					r->ext.msg[0] = '\0';
+			}
+			failed += r->error || r->mismatch;
+		}
 	}
 out:
 	free(ctx);

@@ -450,6 +450,51 @@ static void test_delete_batch(void **state)
 	free(rules);
 }
 
+/* More deletes than one chunk of the batch (TC_RUN_CHUNK, 4096): results land at the request's
+ * own index in both chunks, and the count of failures spans them. */
+static void test_delete_batch_chunks(void **state)
+{
+	enum { N = 4096 + 7 };
+	struct tc_fixture *f = *state;
+	struct tc_rule *rules = calloc(N, sizeof(*rules));
+	struct nlc_tc_result *res = malloc(N * sizeof(*res));
+	int want_failed = 0;
+
+	assert_non_null(rules);
+	assert_non_null(res);
+	memset(res, 0x5a, N * sizeof(*res)); /* nothing of an earlier use may stay */
+	for (size_t i = 0; i < N; i++) {
+		struct tc_id id = {.ifindex = 5,
+		                   .hook = TC_HOOK_INGRESS,
+		                   .prio = 10,
+		                   .protocol = ETH_P_IP,
+		                   .handle = (uint32_t)i + 1};
+
+		/* handle 0 is refused by the fake kernel: one in each chunk and the last */
+		if (i == 3 || i == 4095 || i == 4096 || i == N - 1)
+			id.handle = 0;
+		want_failed += id.handle == 0;
+		tc_rule_init(&rules[i], &id);
+	}
+	assert_int_equal(nlc_tc_delete_batch(f->s, rules, N, res, NULL), want_failed);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(res[i].id.handle, rules[i].id.handle);
+		assert_false(res[i].echoed);
+		assert_false(res[i].mismatch);
+		assert_false(res[i].state.valid);
+		if (rules[i].id.handle) {
+			assert_int_equal(res[i].error, 0);
+			assert_string_equal(res[i].ext.msg, "");
+		} else {
+			assert_int_equal(res[i].error, -ENOENT);
+			assert_string_equal(res[i].ext.msg,
+			                    "Filter with specified priority/protocol not found");
+		}
+	}
+	free(res);
+	free(rules);
+}
+
 static void test_get(void **state)
 {
 	struct tc_fixture *f = *state;
@@ -531,6 +576,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replace_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_noecho, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_batch_chunks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clsact, setup, teardown),
