@@ -78,11 +78,12 @@ variant() { # variant NAME — stdin: our rules as tc batch lines; stdout: the e
     nottl) sed -e 's/ munge ip ttl add [^ ]*//' -e 's/ action csum iph pipe cookie [0-9a-f]*//' ;;
     minimal) sed -e 's/ tcp_flags [^ ]*//' -e 's/ indev [^ ]*//' -e 's/ munge ip ttl add [^ ]*//' \
         -e 's/ action csum iph pipe cookie [0-9a-f]*//' ;;
-    *) lab_fail "unknown variant $1 (noflags noindev nottl minimal)" ;;
     esac
 }
 MODES="plain flowtable ours"
 for v in ${NTO_BENCH_VARIANTS:-}; do
+    [[ " noflags noindev nottl minimal " == *" $v "* ]] ||
+        lab_fail "NTO_BENCH_VARIANTS: unknown variant $v (noflags noindev nottl minimal)"
     MODES+=" ours-$v"
 done
 
