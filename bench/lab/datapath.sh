@@ -119,8 +119,8 @@ done
 echo "our rules (last run):"
 cat "$W/rules.txt"
 
-# NTO_BENCH_GRAPH=1 (or =entry: the entry point alone): after the repetitions (not in the medians), one more transfer per way with
-# the function_graph tracer for 0.5 s in its middle, on that way's entry point in the router and
+# NTO_BENCH_GRAPH=1 (or =entry: the entry point alone): after the repetitions (not in the
+# medians), one more transfer per way with the function_graph tracer for 0.5 s in its middle, on that way's entry point in the router and
 # a few functions under it; per function: calls, mean and total duration. Only the listed
 # functions are patched (set_ftrace_filter), so the tracer's own cost is per listed call, not
 # per kernel function. Entry points: plain ip_forward (the forwarding after the route lookup),
@@ -131,7 +131,7 @@ cat "$W/rules.txt"
 COMMON_FNS="__dev_queue_xmit veth_xmit"
 declare -A GRAPH_FNS=(
     [plain]="ip_forward ip_forward_finish ip_output ip_finish_output2 neigh_resolve_output $COMMON_FNS"
-    [flowtable]="nf_flow_offload_inet_hook nf_flow_offload_ip_hook flow_offload_lookup nf_flow_table_iterate neigh_xmit $COMMON_FNS"
+    [flowtable]="nf_flow_offload_inet_hook nf_flow_offload_ip_hook flow_offload_lookup neigh_xmit $COMMON_FNS"
     [ours]="tcf_classify fl_classify __skb_flow_dissect tcf_action_exec tcf_pedit_act tcf_csum_act tcf_mirred_act $COMMON_FNS"
 )
 graph() { # graph MODE PORT
