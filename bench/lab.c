@@ -8,7 +8,8 @@
  *
  *   bench_lab text DEV PEER N ADD DEL    `tc -batch` files (tc_print): replace / delete lines
  *   bench_lab encode DEV PEER N ADD DEL  pre-encoded netlink requests (tc_encode, no echo)
- *   bench_lab replay FILE                send FILE's requests (32 KB per sendmsg), read ACKs
+ *   bench_lab replay FILE                send FILE's requests (32 KB per sendmsg, or at most
+ *                                        NTO_BENCH_RAW_MSGS requests), read all ACKs after each
  *   bench_lab add DEV PEER N [--no-echo] install through the netlink core (nlc_tc_replace_batch
  *                                        with echo; --no-echo: nlc_tc_replace_batch_noecho)
  *   bench_lab del DEV PEER N             delete through the netlink core (nlc_tc_delete_batch)
@@ -42,6 +43,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,8 @@ static int cmd_replay(char **argv)
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	int one = 1, sz = (int)RCVBUF;
+	const char *cap = getenv("NTO_BENCH_RAW_MSGS"); /* requests per sendmsg; unset: 32 KB */
+	size_t most = cap && atoi(cap) > 0 ? (size_t)atoi(cap) : SIZE_MAX;
 	uint64_t t0, c0 = bench_cpu_ns();
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -290,7 +294,8 @@ static int cmd_replay(char **argv)
 		while (end < len) {
 			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + end);
 
-			if (end > off && end - off + NLMSG_ALIGN(h->nlmsg_len) > 32768)
+			if (end > off &&
+			    (end - off + NLMSG_ALIGN(h->nlmsg_len) > 32768 || want == most))
 				break;
 			end += NLMSG_ALIGN(h->nlmsg_len);
 			want++;
@@ -380,23 +385,28 @@ static int cmd_del(char **argv)
 	struct tc_rule *rules = make_rules(argv[0], argv[1], n);
 	struct nlc_tc_result *res = calloc(n, sizeof(*res));
 	struct nlc_sock *s = open_route();
-	uint64_t t0, t1;
+	const char *win = getenv("NTO_BENCH_WINDOW"); /* experiments: requests in flight */
+	struct nlc_batch_opts bo = {.window = win ? (unsigned)atoi(win) : 0};
+	uint64_t t0, t1, c0, c1;
 
 	if (!res)
 		die("out of memory");
+	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
-	failed = (size_t)nlc_tc_delete_batch(s, rules, n, res, NULL);
+	failed = (size_t)nlc_tc_delete_batch(s, rules, n, res, &bo);
 	t1 = bench_now_ns();
+	c1 = bench_cpu_ns();
 	for (size_t i = 0; i < n && failed; i++)
 		if (res[i].error) {
 			fprintf(stderr, "rule %zu: %s %s\n", i, strerror(-res[i].error),
 			        res[i].ext.msg);
 			break;
 		}
-	printf(
-	    "del: rules=%zu errors=%zu time_s=%.6f encode_only_s=%.6f sendmsgs=%llu recvs=%llu\n",
-	    n, failed, (double)(t1 - t0) / 1e9, encode_only_s(rules, n, TC_MSG_DELETE),
-	    (unsigned long long)nlc_stats(s)->sendmsgs, (unsigned long long)nlc_stats(s)->recvs);
+	printf("del: rules=%zu errors=%zu time_s=%.6f cpu_s=%.6f encode_only_s=%.6f sendmsgs=%llu "
+	       "recvs=%llu\n",
+	       n, failed, (double)(t1 - t0) / 1e9, (double)(c1 - c0) / 1e9,
+	       encode_only_s(rules, n, TC_MSG_DELETE), (unsigned long long)nlc_stats(s)->sendmsgs,
+	       (unsigned long long)nlc_stats(s)->recvs);
 	nlc_close(s);
 	free(res);
 	free(rules);

@@ -282,6 +282,8 @@ int nlc_batch(struct nlc_sock *s, struct nlc_op *ops, size_t n, const struct nlc
 
 	cost = o->reply_cost ? o->reply_cost : NLC_REPLY_COST_ACK;
 	b.window = o->window ? o->window : (unsigned int)(s->rcvbuf / 2 / cost);
+	if (!o->window && b.window > NLC_WINDOW_MAX)
+		b.window = NLC_WINDOW_MAX;
 	if (!b.window)
 		b.window = 1;
 	b.max_retries = o->max_retries;

@@ -133,19 +133,22 @@ static void test_all_acked_windowed(void **state)
 		assert_int_equal(f->ops[i].error, 0);
 		assert_int_equal(f->ops[i].tries, 1);
 	}
-	/* window = 200 KB / 2 / 2048 = 50 */
-	assert_int_equal(f->k->max_outstanding, 50);
-	assert_int_equal(f->k->max_per_send, 50);
+	/* window = 200 KB / 2 / 2048 = 50, capped at NLC_WINDOW_MAX (32) */
+	assert_int_equal(f->k->max_outstanding, NLC_WINDOW_MAX);
+	assert_int_equal(f->k->max_per_send, NLC_WINDOW_MAX);
 	assert_int_equal(f->k->requests, N_OPS);
-	assert_true(f->k->sends <= N_OPS / 50 + 1);
+	assert_true(f->k->sends <= N_OPS / NLC_WINDOW_MAX + 1);
 	assert_int_equal(st->requests, N_OPS);
 	assert_int_equal(st->strays, 0);
 	assert_int_equal(st->enobufs, 0);
 
-	/* an explicit window and the echo cost */
+	/* an explicit window, above the cap too, and the echo cost (under the cap) */
 	fk_init(f->k);
 	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS, &(struct nlc_batch_opts){.window = 7}), 0);
 	assert_int_equal(f->k->max_outstanding, 7);
+	fk_init(f->k);
+	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS, &(struct nlc_batch_opts){.window = 45}), 0);
+	assert_int_equal(f->k->max_outstanding, 45);
 	fk_init(f->k);
 	assert_int_equal(nlc_batch(f->s, f->ops, N_OPS,
 	                           &(struct nlc_batch_opts){.reply_cost = NLC_REPLY_COST_ECHO}),
