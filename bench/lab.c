@@ -19,7 +19,9 @@
  *   bench_lab reconcile DEV PEER N       the restarted daemon's reconcile against its plan:
  *                                        dump, adopt, delete the rest of ours, add the missing
  *   bench_lab verify DEV PEER N          a dump afterwards: missing, duplicates, orphans
- *   bench_lab rawdump DEV                DEV's ingress dumped on a plain socket, not decoded
+ *   bench_lab rawdump DEV [FILE]         DEV's ingress dumped on a plain socket, not decoded
+ *                                        (FILE: the datagrams saved, for decodecost)
+ *   bench_lab decodecost FILE [REPS]     host: FILE's filters tc_decode()d, ns per filter
  *   bench_lab latency LAN WAN N          conntrack entry created -> event -> engine -> both
  *                                        rules acknowledged, N connections one at a time
  *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
@@ -391,6 +393,8 @@ static int cmd_del(char **argv)
 
 	if (!res)
 		die("out of memory");
+	if (getenv("NTO_BENCH_PRETOUCH"))
+		memset(res, 0xa5, n * sizeof(*res));
 	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	failed = (size_t)nlc_tc_delete_batch(s, rules, n, res, &bo);
@@ -433,6 +437,62 @@ static int cmd_count(char **argv)
 	printf("%zu\n", n);
 	nlc_close(s);
 	return 0;
+}
+
+/* ---- decodecost: a saved dump decoded on the host, no kernel ----------------------------- */
+
+/* Every filter of a `rawdump DEV FILE` decoded REPS times as a dump through the core does
+ * (tc_decode into a struct tc_rule on the stack): ns per filter, the median of REPS passes. */
+static int cmd_decodecost(char **argv, size_t reps)
+{
+	size_t len, nmsg = 0, bad = 0;
+	uint8_t *buf = read_file(argv[0], &len);
+	double *t = calloc(reps ? reps : 1, sizeof(*t));
+	uint64_t sum = 0;
+
+	if (!t || !reps)
+		die("bad repetition count");
+	for (size_t rep = 0; rep < reps; rep++) {
+		uint64_t t0 = bench_now_ns();
+		size_t off = 0, k = 0;
+
+		while (off + 4 <= len) {
+			uint32_t dl;
+			const struct nlmsghdr *h;
+			int rem;
+
+			memcpy(&dl, buf + off, sizeof(dl));
+			off += 4;
+			if (off + dl > len)
+				die("truncated dump file");
+			/* datagrams start 4-aligned: the file keeps them at 4-byte offsets */
+			h = (const struct nlmsghdr *)(buf + off);
+			for (rem = (int)dl; NLMSG_OK(h, (unsigned)rem); h = NLMSG_NEXT(h, rem)) {
+				const struct tcmsg *tcm = NLMSG_DATA(h);
+				struct tc_rule r;
+
+				if (h->nlmsg_type != RTM_NEWTFILTER || tcm->tcm_handle == 0)
+					continue;
+				if (tc_decode(h, h->nlmsg_len, &r, NULL, 0))
+					bad += rep == 0;
+				sum += r.id.handle;
+				k++;
+			}
+			off += dl;
+		}
+		nmsg = k;
+		t[rep] = (double)(bench_now_ns() - t0) / 1e9;
+	}
+	if (!nmsg)
+		die("no filter in %s", argv[0]);
+	printf("decodecost: filters=%zu undecodable=%zu reps=%zu median_s=%.6f ns_per_filter=%.0f "
+	       "(checksum %llu)\n",
+	       nmsg, bad, reps, bench_median(t, reps), bench_median(t, reps) * 1e9 / (double)nmsg,
+	       (unsigned long long)sum);
+	printf("RESULT decode_ns_per_filter %.0f ns\n", bench_median(t, reps) * 1e9 / (double)nmsg);
+	free(t);
+	free(buf);
+	return bad ? 1 : 0;
 }
 
 /* ---- corecost: the core's user-space cost per rule, no kernel ------------------------------ */
@@ -639,9 +699,12 @@ static int cmd_rs_setup(char **argv)
 
 /* The kernel's pace of a dump: RTM_GETTFILTER dump of DEV's ingress on a plain socket, the
  * messages counted, nothing decoded. */
-static int cmd_rawdump(char **argv)
+/* rawdump DEV [FILE]: FILE gets every datagram of the dump (a 4-byte length, then the bytes),
+ * for decodecost on the host. */
+static int cmd_rawdump(char **argv, const char *save)
 {
 	static uint8_t rbuf[1 << 16];
+	FILE *out = save ? fopen(save, "wb") : NULL;
 	struct {
 		struct nlmsghdr nlh;
 		struct tcmsg tcm;
@@ -673,6 +736,13 @@ static int cmd_rawdump(char **argv)
 
 		if (r < 0)
 			die("recv: %s", strerror(errno));
+		if (out) {
+			uint32_t l = (uint32_t)r;
+
+			if (fwrite(&l, sizeof(l), 1, out) != 1 ||
+			    fwrite(rbuf, 1, (size_t)r, out) != (size_t)r)
+				die("cannot write %s", save);
+		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)r);
 		     h = NLMSG_NEXT(h, r)) {
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
@@ -683,6 +753,8 @@ static int cmd_rawdump(char **argv)
 		}
 	}
 	printf("rawdump: messages=%zu time_s=%.6f\n", msgs, (double)(bench_now_ns() - t0) / 1e9);
+	if (out && fclose(out))
+		die("cannot write %s", save);
 	close(fd);
 	return 0;
 }
@@ -1482,8 +1554,10 @@ int main(int argc, char **argv)
 		return cmd_verify(argv + 2);
 	if (strcmp(cmd, "corecost") == 0 && nargs == 1)
 		return cmd_corecost(argv + 2);
-	if (strcmp(cmd, "rawdump") == 0 && nargs == 1)
-		return cmd_rawdump(argv + 2);
+	if (strcmp(cmd, "rawdump") == 0 && (nargs == 1 || nargs == 2))
+		return cmd_rawdump(argv + 2, nargs == 2 ? argv[3] : NULL);
+	if (strcmp(cmd, "decodecost") == 0 && (nargs == 1 || nargs == 2))
+		return cmd_decodecost(argv + 2, nargs == 2 ? parse_count(argv[3]) : 10);
 	if (strcmp(cmd, "count") == 0 && nargs == 1)
 		return cmd_count(argv + 2);
 	if (strcmp(cmd, "latency") == 0 && nargs == 3)
@@ -1498,7 +1572,8 @@ int main(int argc, char **argv)
 		return cmd_ctdupe(argv + 2);
 	fprintf(stderr, "usage: bench_lab text|encode DEV PEER N ADD DEL | replay FILE |\n"
 	                "       add DEV PEER N [--no-echo] | del DEV PEER N | count DEV |\n"
-	                "       restart-setup|reconcile|verify DEV PEER N | rawdump DEV |\n"
+	                "       restart-setup|reconcile|verify DEV PEER N | rawdump DEV [FILE] |\n"
+	                "       decodecost FILE [REPS] |\n"
 	                "       latency LAN WAN N | ctcreate FROM N [GAP_US] | ctverify LAN WAN |\n"
 	                "       ctdupe DEV K |\n"
 	                "       flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC "

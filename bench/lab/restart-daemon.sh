@@ -54,8 +54,13 @@ EOF
 ctl_j() { lab_router "$BIN" "$1" -j --socket "$W/ctl.sock" "${@:2}"; }
 offloaded() { [[ $(ctl_j status | jq '.flow.offloaded') -ge $1 ]]; }
 reconciled() { ctl_j status 2>/dev/null | jq -e '.flow.startup_reconcile_ms != null' >/dev/null; }
+# NTO_BENCH_DAEMON_WRAP (profiling): a command the restarted daemons run under, e.g.
+# "valgrind --tool=callgrind --toggle-collect=flowrt_start --dump-after=flowrt_start
+# --callgrind-out-file=/some/rw/dir/cg.%p" (the first daemon runs bare)
 start_daemon() {
-    ip netns exec "$R" "$BIN" run --config "$W/nto.conf" >>"$LOG" 2>&1 &
+    local wrap=()
+    [[ ${1:-} == restart ]] && read -ra wrap <<<"${NTO_BENCH_DAEMON_WRAP:-}"
+    ip netns exec "$R" "${wrap[@]}" "$BIN" run --config "$W/nto.conf" >>"$LOG" 2>&1 &
     DPID=$!
 }
 echo "rules: $N ($C connections) on $LAN and $WAN ingress"
@@ -109,7 +114,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     d=$(lab_router "$TOOL" ctdupe "$LAN" 5) || lab_fail "ctdupe: $d"
 
     t0=$(now)
-    start_daemon
+    start_daemon restart
     lab_wait_for 3000 reconciled || lab_fail "the restarted daemon did not finish its start-up"
     t1=$(now)
     s=$(ctl_j status)

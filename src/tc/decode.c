@@ -23,6 +23,8 @@
 #include <linux/tc_act/tc_mirred.h>
 #include <linux/tc_act/tc_pedit.h>
 #include <linux/tc_act/tc_vlan.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +40,42 @@ struct dec {
 };
 
 #define FAIL(d, ...) nto_fail((d)->err, (d)->errlen, __VA_ARGS__)
+
+/*
+ * libmnl's attribute accessors, inline: a dump decodes about 70 attributes per filter, and the
+ * calls into the shared library were a fifth of tc_decode's instructions (callgrind, a 20,000-
+ * filter dump; docs/benchmarks.md §6). Same semantics as mnl_attr_ok / _get_type /
+ * _get_payload / _get_payload_len / attr_for_each_nested.
+ */
+/* rem is signed: past the end of a nest whose length is not aligned it is negative */
+static inline bool attr_ok(const struct nlattr *a, ptrdiff_t rem)
+{
+	return rem >= (ptrdiff_t)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= rem;
+}
+
+static inline unsigned attr_type(const struct nlattr *a)
+{
+	return a->nla_type & NLA_TYPE_MASK;
+}
+
+static inline const void *attr_data(const struct nlattr *a)
+{
+	return (const char *)a + MNL_ATTR_HDRLEN;
+}
+
+static inline size_t attr_len(const struct nlattr *a)
+{
+	return a->nla_len - MNL_ATTR_HDRLEN;
+}
+
+static inline ptrdiff_t attr_rest(const struct nlattr *nest, const struct nlattr *a)
+{
+	return (const char *)attr_data(nest) + attr_len(nest) - (const char *)a;
+}
+
+#define attr_for_each_nested(a, nest)                                                              \
+	for ((a) = attr_data(nest); attr_ok((a), attr_rest((nest), (a)));                          \
+	     (a) = (const void *)((const char *)(a) + MNL_ALIGN((a)->nla_len)))
 
 /* Attribute tables: tb[type] = last attribute of that type; anything beyond max is skipped. */
 #define TB(name, max) const struct nlattr *name[(max) + 1]
@@ -57,11 +95,11 @@ static int parse(struct dec *d, const void *data, size_t len, const struct nlatt
 	while (rem >= sizeof(struct nlattr)) {
 		size_t step;
 
-		if (!mnl_attr_ok(a, (int)(rem > 0x7fffffff ? 0x7fffffff : rem)))
+		if (!attr_ok(a, (ptrdiff_t)(rem > PTRDIFF_MAX ? PTRDIFF_MAX : rem)))
 			return FAIL(d, "%s: attribute %u with bad length %u (%zu bytes left)", what,
 			            a->nla_type & NLA_TYPE_MASK, a->nla_len, rem);
-		if (tb && mnl_attr_get_type(a) <= max)
-			tb[mnl_attr_get_type(a)] = a;
+		if (tb && attr_type(a) <= max)
+			tb[attr_type(a)] = a;
 		step = MNL_ALIGN(a->nla_len);
 		if (step >= rem)
 			return 0;
@@ -76,19 +114,19 @@ static int parse(struct dec *d, const void *data, size_t len, const struct nlatt
 static int parse_nested(struct dec *d, const struct nlattr *n, const struct nlattr **tb,
                         unsigned max, const char *what)
 {
-	return parse(d, mnl_attr_get_payload(n), mnl_attr_get_payload_len(n), tb, max, what);
+	return parse(d, attr_data(n), attr_len(n), tb, max, what);
 }
 
 /* Copies an attribute of exactly n bytes (or at least n when at_least) into out. */
 static int get(struct dec *d, const struct nlattr *a, void *out, size_t n, bool at_least,
                const char *what)
 {
-	size_t plen = mnl_attr_get_payload_len(a);
+	size_t plen = attr_len(a);
 
 	if (plen < n || (!at_least && plen != n))
 		return FAIL(d, "%s: payload of %zu bytes, expected %s%zu", what, plen,
 		            at_least ? "at least " : "", n);
-	memcpy(out, mnl_attr_get_payload(a), n);
+	memcpy(out, attr_data(a), n);
 	return 0;
 }
 
@@ -104,8 +142,8 @@ static int get_be16(struct dec *d, const struct nlattr *a, uint16_t *out, const 
 
 static int get_string(struct dec *d, const struct nlattr *a, char *out, size_t n, const char *what)
 {
-	size_t plen = mnl_attr_get_payload_len(a);
-	const char *s = mnl_attr_get_payload(a);
+	size_t plen = attr_len(a);
+	const char *s = attr_data(a);
 	size_t slen = strnlen(s, plen);
 
 	if (slen == plen || slen >= n)
@@ -202,11 +240,11 @@ static int check_flower_attrs(struct dec *d, const struct nlattr *opts)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each_nested(a, opts)
+	attr_for_each_nested(a, opts)
 	{
-		if (!flower_attr_known(mnl_attr_get_type(a)))
+		if (!flower_attr_known(attr_type(a)))
 			return FAIL(d, "flower attribute %u is not supported by the rule model",
-			            mnl_attr_get_type(a));
+			            attr_type(a));
 	}
 	return 0;
 }
@@ -418,9 +456,9 @@ static void note_tm(struct tc_rule *r, const struct nlattr *tm)
 {
 	struct tcf_t t;
 
-	if (!tm || mnl_attr_get_payload_len(tm) < sizeof(t))
+	if (!tm || attr_len(tm) < sizeof(t))
 		return;
-	memcpy(&t, mnl_attr_get_payload(tm), sizeof(t));
+	memcpy(&t, attr_data(tm), sizeof(t));
 	uint64_t ms = (uint64_t)t.lastuse * (1000 / NTO_USER_HZ);
 	if (ms < r->state.lastused_ms) /* UINT64_MAX until the first TM */
 		r->state.lastused_ms = ms;
@@ -534,14 +572,13 @@ static int decode_pedit(struct dec *d, const struct nlattr *opts, struct tc_acti
 		return -EINVAL;
 	n = sel.nkeys;
 	if (n == 0 || n > sizeof(keys) / sizeof(keys[0]) ||
-	    mnl_attr_get_payload_len(tb[TCA_PEDIT_PARMS_EX]) <
+	    attr_len(tb[TCA_PEDIT_PARMS_EX]) <
 	        sizeof(struct tc_pedit_sel) + n * sizeof(struct tc_pedit_key))
 		return FAIL(d, "action %u: pedit with %u keys does not fit its attribute", i + 1,
 		            n);
 	if (sel.flags)
 		return FAIL(d, "action %u: pedit flags 0x%x not supported", i + 1, sel.flags);
-	raw = (const uint8_t *)mnl_attr_get_payload(tb[TCA_PEDIT_PARMS_EX]) +
-	      sizeof(struct tc_pedit_sel);
+	raw = (const uint8_t *)attr_data(tb[TCA_PEDIT_PARMS_EX]) + sizeof(struct tc_pedit_sel);
 	for (unsigned j = 0; j < n; j++) {
 		struct tc_pedit_key pk;
 
@@ -554,11 +591,11 @@ static int decode_pedit(struct dec *d, const struct nlattr *opts, struct tc_acti
 	}
 	if (parse_nested(d, tb[TCA_PEDIT_KEYS_EX], NULL, 0, "pedit keys_ex"))
 		return -EINVAL;
-	mnl_attr_for_each_nested(kex, tb[TCA_PEDIT_KEYS_EX])
+	attr_for_each_nested(kex, tb[TCA_PEDIT_KEYS_EX])
 	{
 		TB(kt, TCA_PEDIT_KEY_EX_MAX);
 
-		if (mnl_attr_get_type(kex) != TCA_PEDIT_KEY_EX)
+		if (attr_type(kex) != TCA_PEDIT_KEY_EX)
 			continue;
 		if (got >= n)
 			return FAIL(d, "action %u: more extended pedit keys than keys", i + 1);
@@ -670,11 +707,11 @@ static int decode_ct(struct dec *d, const struct nlattr *opts, struct tc_action 
 	{
 		const struct nlattr *x;
 
-		mnl_attr_for_each_nested(x, opts)
+		attr_for_each_nested(x, opts)
 		{
-			if (mnl_attr_get_type(x) > TCA_CT_PAD)
+			if (attr_type(x) > TCA_CT_PAD)
 				return FAIL(d, "action %u: ct attribute %u not supported", i + 1,
-				            mnl_attr_get_type(x));
+				            attr_type(x));
 		}
 	}
 	if (!tb[TCA_CT_PARMS])
@@ -747,15 +784,14 @@ static void decode_stats(const struct nlattr *st, struct tc_rule *r)
 	/* Stats are informative: anything malformed is skipped, not fatal. */
 	if (parse_nested(&(struct dec){0}, st, NULL, 0, "stats"))
 		return;
-	mnl_attr_for_each_nested(a, st)
+	attr_for_each_nested(a, st)
 	{
-		unsigned t = mnl_attr_get_type(a);
+		unsigned t = attr_type(a);
 
-		if ((t != TCA_STATS_BASIC && t != TCA_STATS_BASIC_HW) ||
-		    mnl_attr_get_payload_len(a) < 12)
+		if ((t != TCA_STATS_BASIC && t != TCA_STATS_BASIC_HW) || attr_len(a) < 12)
 			continue;
 		memset(&b, 0, sizeof(b));
-		memcpy(&b, mnl_attr_get_payload(a), 12);
+		memcpy(&b, attr_data(a), 12);
 		bytes = b.bytes;
 		packets = b.packets;
 		if (t == TCA_STATS_BASIC && packets >= r->state.packets) {
@@ -800,16 +836,16 @@ static int decode_action(struct dec *d, const struct nlattr *act, unsigned i, st
 
 	/* The rule has one cookie: every action must carry the same one (or none at all). */
 	if (tb[TCA_ACT_COOKIE]) {
-		size_t len = mnl_attr_get_payload_len(tb[TCA_ACT_COOKIE]);
+		size_t len = attr_len(tb[TCA_ACT_COOKIE]);
 
 		if (len == 0 || len > TC_COOKIE_MAX)
 			return FAIL(d, "action %u: cookie of %zu bytes", i + 1, len);
 		if (i == 0) {
 			r->cookie_len = (uint8_t)len;
-			memcpy(r->cookie, mnl_attr_get_payload(tb[TCA_ACT_COOKIE]), len);
+			memcpy(r->cookie, attr_data(tb[TCA_ACT_COOKIE]), len);
 			*cookie_seen = true;
 		} else if (!*cookie_seen || len != r->cookie_len ||
-		           memcmp(r->cookie, mnl_attr_get_payload(tb[TCA_ACT_COOKIE]), len)) {
+		           memcmp(r->cookie, attr_data(tb[TCA_ACT_COOKIE]), len)) {
 			return FAIL(d, "action %u: cookie differs from the first action's", i + 1);
 		}
 	} else if (*cookie_seen) {
@@ -844,9 +880,9 @@ static int decode_actions(struct dec *d, const struct nlattr *acts, struct tc_ru
 	if (parse_nested(d, acts, NULL, 0, "actions"))
 		return -EINVAL;
 	r->state.lastused_ms = UINT64_MAX;
-	mnl_attr_for_each_nested(a, acts)
+	attr_for_each_nested(a, acts)
 	{
-		unsigned prio = mnl_attr_get_type(a);
+		unsigned prio = attr_type(a);
 
 		if (prio <= last)
 			return FAIL(d, "actions out of order (%u after %u)", prio, last);
