@@ -9,8 +9,11 @@
 #   tc      tc -batch of the same rules as our printer writes them (tc_print)
 #   raw     bench_lab replay: the same requests pre-encoded (tc_encode) into one file, sent
 #           32 KB per sendmsg, only the ACKs read: the kernel's own pace
+#   raw32   the same replay with 32 requests per sendmsg, the netlink core's window
+#           (NLC_WINDOW_MAX): the kernel is faster with fewer replies queued, so this is the
+#           stricter baseline for ours
 # Each is timed as a whole process (date around it), the way an operator runs it; ours and
-# raw also print their own in-process time. Interleaved: rep 1 ours noecho tc raw, rep 2 ...
+# raw also print their own in-process time. Interleaved: rep 1 ours noecho tc raw raw32, ...
 # The clsact qdisc is deleted and re-added between runs. Medians of NTO_BENCH_REPS (5).
 set -euo pipefail
 # shellcheck source=test/lab/lib.sh
@@ -52,6 +55,7 @@ run() {
     noecho) out_add=$("$TOOL" add "$DEV" "$PEER" "$N" --no-echo) ;;
     tc) tc -batch "$W/add.tc" ;;
     raw) out_add=$("$TOOL" replay "$W/add.nl") ;;
+    raw32) out_add=$(NTO_BENCH_RAW_MSGS=32 "$TOOL" replay "$W/add.nl") ;;
     esac
     t1=$(now)
     n=$(count)
@@ -61,6 +65,7 @@ run() {
     ours | noecho) out_del=$("$TOOL" del "$DEV" "$PEER" "$N") ;;
     tc) tc -batch "$W/del.tc" ;;
     raw) out_del=$("$TOOL" replay "$W/del.nl") ;;
+    raw32) out_del=$(NTO_BENCH_RAW_MSGS=32 "$TOOL" replay "$W/del.nl") ;;
     esac
     t3=$(now)
     n=$(count)
@@ -78,7 +83,7 @@ run() {
 
 echo "method add_s del_s inproc_add_s inproc_del_s"
 for ((rep = 1; rep <= REPS; rep++)); do
-    for m in ours noecho tc raw; do
+    for m in ours noecho tc raw raw32; do
         run "$m" "$rep"
     done
 done
@@ -91,8 +96,8 @@ function median(arr, k,   i, j, t) {
 }
 { c[$1]++; A[$1, c[$1]] = $2; D[$1, c[$1]] = $3; IA[$1, c[$1]] = $4; ID[$1, c[$1]] = $5 }
 END {
-    split("ours noecho tc raw", ms, " ")
-    for (i = 1; i <= 4; i++) {
+    split("ours noecho tc raw raw32", ms, " ")
+    for (i = 1; i <= 5; i++) {
         m = ms[i]; k = c[m]
         for (j = 1; j <= k; j++) { a[j] = A[m, j]; d[j] = D[m, j] }
         ma[m] = median(a, k); md[m] = median(d, k)
@@ -107,6 +112,8 @@ END {
     printf "RESULT install_ours_vs_raw_inprocess %.2f x\n", ia["raw"] / ia["ours"]
     printf "RESULT install_noecho_vs_raw_inprocess %.2f x\n", ia["raw"] / ia["noecho"]
     printf "RESULT delete_ours_vs_raw_inprocess %.2f x\n", id["raw"] / id["ours"]
+    printf "RESULT delete_ours_vs_raw32_inprocess %.2f x\n", id["raw32"] / id["ours"]
+    printf "RESULT install_noecho_vs_raw32_inprocess %.2f x\n", ia["raw32"] / ia["noecho"]
     printf "RESULT install_ours_vs_raw %.2f x\n", ma["raw"] / ma["ours"]
     printf "RESULT install_noecho_vs_tc_batch %.2f x\n", ma["tc"] / ma["noecho"]
     printf "RESULT install_noecho_vs_raw %.2f x\n", ma["raw"] / ma["noecho"]
