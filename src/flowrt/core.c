@@ -107,7 +107,10 @@ struct fr_adopt {
 	uint32_t fix_handle[2];
 	struct fr_op *retry; /* installs flower refused (EEXIST) while orphans were still in */
 	size_t n_retry, cap_retry;
-	struct fr_adopt_stats st;
+	struct fr_adopt_stats st;      /* the running or last adoption */
+	struct fr_adopt_stats startup; /* the start's, kept for status */
+	struct fr_adopt_stats replan;  /* the last re-plan's */
+	uint64_t replans;
 };
 
 /* Event-driven installs: from the engine queueing them (right after the conntrack event was
@@ -1037,9 +1040,9 @@ size_t fr_flush(struct fr_core *rt)
 	return (size_t)(rt->c.rules_sent - sent0);
 }
 
-void fr_remove_all(struct fr_core *rt)
+/* Pending (and held) installs are dropped: they never go out. Pending deletes stay. */
+static void drop_pending_installs(struct fr_core *rt)
 {
-	/* pending (and held) installs never go out */
 	for (size_t i = 0; i < rt->n_ops;)
 		if (rt->ops[i].kind == CT_OP_INSTALL) {
 			memmove(&rt->ops[i], &rt->ops[i + 1],
@@ -1051,6 +1054,11 @@ void fr_remove_all(struct fr_core *rt)
 	free(rt->ad.retry);
 	rt->ad.retry = NULL;
 	rt->ad.n_retry = rt->ad.cap_retry = 0;
+}
+
+void fr_remove_all(struct fr_core *rt)
+{
+	drop_pending_installs(rt);
 	for (size_t i = 0; i < rt->n_fts; i++) {
 		struct ct_table *t = ct_engine_table(rt->fts[i].e);
 
@@ -1395,6 +1403,15 @@ void fr_set_startup_reconcile_ms(struct fr_core *rt, uint64_t ms)
 {
 	rt->ad.st.done = true;
 	rt->ad.st.reconcile_ms = ms;
+	rt->ad.startup = rt->ad.st;
+}
+
+void fr_set_replan_reconcile_ms(struct fr_core *rt, uint64_t ms)
+{
+	rt->ad.st.done = true;
+	rt->ad.st.reconcile_ms = ms;
+	rt->ad.replan = rt->ad.st;
+	rt->ad.replans++;
 }
 
 const struct fr_adopt_stats *fr_adopt_stats(const struct fr_core *rt)
@@ -1563,12 +1580,20 @@ void fr_reresolve(struct fr_core *rt, uint32_t now_s, bool fwd_changed)
 
 /* ---- plan ---------------------------------------------------------------------------------- */
 
-int fr_set_plan(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen)
+int fr_set_plan_keep(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen)
 {
-	fr_remove_all(rt);
+	/* pending installs never go out (the adoption dump decides again); pending deletes do,
+	 * before the flowtables they name are freed */
+	drop_pending_installs(rt);
+	fr_flush(rt);
 	free_fts(rt);
 	rt->p.plan = plan;
 	return build_fts(rt, plan, err, errlen);
+}
+
+const struct plan *fr_plan(const struct fr_core *rt)
+{
+	return rt->p.plan;
 }
 
 /* ---- views ----------------------------------------------------------------------------------- */
@@ -1590,6 +1615,14 @@ static const char *dev_name(const struct fr_core *rt, uint32_t ifindex, char buf
 		return l->name;
 	snprintf(buf, IFNAMSIZ, "ifindex %u", ifindex);
 	return buf;
+}
+
+static json_t *adopt_json(const struct fr_adopt_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "found", (json_int_t)st->found,
+	                 "adopted", (json_int_t)st->adopted, "replaced", (json_int_t)st->replaced,
+	                 "deleted", (json_int_t)st->deleted, "delete_errors",
+	                 (json_int_t)st->delete_errors, "retried", (json_int_t)st->retried);
 }
 
 json_t *fr_status_json(const struct fr_core *rt)
@@ -1702,15 +1735,17 @@ json_t *fr_status_json(const struct fr_core *rt)
 	json_object_set_new(o, "pending_max", json_integer((json_int_t)c->pending_max));
 	/* the start-up reconcile: rules of an earlier run adopted, replaced, deleted */
 	json_object_set_new(o, "startup_reconcile_ms",
-	                    rt->ad.st.done ? json_integer((json_int_t)rt->ad.st.reconcile_ms)
-	                                   : json_null());
-	json_object_set_new(
-	    o, "startup_reconcile",
-	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "found", (json_int_t)rt->ad.st.found,
-	              "adopted", (json_int_t)rt->ad.st.adopted, "replaced",
-	              (json_int_t)rt->ad.st.replaced, "deleted", (json_int_t)rt->ad.st.deleted,
-	              "delete_errors", (json_int_t)rt->ad.st.delete_errors, "retried",
-	              (json_int_t)rt->ad.st.retried));
+	                    rt->ad.startup.done
+	                        ? json_integer((json_int_t)rt->ad.startup.reconcile_ms)
+	                        : json_null());
+	json_object_set_new(o, "startup_reconcile", adopt_json(&rt->ad.startup));
+	/* re-plans keep the installed rules the same way: adopted, replaced, deleted */
+	json_object_set_new(o, "replans", json_integer((json_int_t)rt->ad.replans));
+	json_object_set_new(o, "last_replan_reconcile_ms",
+	                    rt->ad.replan.done
+	                        ? json_integer((json_int_t)rt->ad.replan.reconcile_ms)
+	                        : json_null());
+	json_object_set_new(o, "last_replan_reconcile", adopt_json(&rt->ad.replan));
 	return o;
 }
 

@@ -390,32 +390,54 @@ static int adopt_cb_rule_r(void *ctx, const struct tc_rule *r)
  * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
  * adopting), or a negative errno.
  */
-static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *err, size_t errlen)
+#define FR_MAX_DEVS 256
+
+static bool has_dev(const uint32_t *devs, size_t n, uint32_t ifindex)
 {
-	uint64_t t0, t1, t2;
-	struct owners o = {.n = 0};
-	uint32_t devs[256];
+	for (size_t k = 0; k < n; k++)
+		if (devs[k] == ifindex)
+			return true;
+	return false;
+}
+
+static bool has_owner(const struct owners *o, uint32_t owner)
+{
+	for (size_t k = 0; k < o->n; k++)
+		if (o->v[k] == owner)
+			return true;
+	return false;
+}
+
+/* The flow strategy's part of a plan: its flowtables' cookie owners and their present
+ * devices (at most FR_MAX_DEVS). Returns the number of devices. */
+static size_t flow_scope(const struct plan *plan, struct owners *o, uint32_t *devs)
+{
 	size_t n = 0;
 
+	o->n = 0;
 	for (size_t f = 0; plan && f < plan->n_flowtables; f++) {
 		const struct plan_flowtable *pf = &plan->flowtables[f];
 
 		if (pf->strategy != PROFILE_STRATEGY_FLOW || pf->reason ||
-		    o.n == sizeof(o.v) / sizeof(o.v[0]))
+		    o->n == sizeof(o->v) / sizeof(o->v[0]))
 			continue;
-		o.v[o.n++] = nto_cookie_owner(nft_family_name(pf->table->family), pf->table->name,
-		                              pf->flowtable->name);
-		for (size_t i = 0; i < pf->n_devices && n < sizeof(devs) / sizeof(devs[0]); i++) {
-			bool seen = false;
-
-			if (!pf->devices[i].present || !pf->devices[i].ifindex)
-				continue;
-			for (size_t k = 0; k < n; k++)
-				seen |= devs[k] == pf->devices[i].ifindex;
-			if (!seen)
+		o->v[o->n++] = nto_cookie_owner(nft_family_name(pf->table->family), pf->table->name,
+		                                pf->flowtable->name);
+		for (size_t i = 0; i < pf->n_devices && n < FR_MAX_DEVS; i++)
+			if (pf->devices[i].present && pf->devices[i].ifindex &&
+			    !has_dev(devs, n, pf->devices[i].ifindex))
 				devs[n++] = pf->devices[i].ifindex;
-		}
 	}
+	return n;
+}
+
+static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *err, size_t errlen)
+{
+	uint64_t t0, t1, t2;
+	struct owners o;
+	uint32_t devs[FR_MAX_DEVS];
+	size_t n = flow_scope(plan, &o, devs);
+
 	if (!n)
 		return 0;
 	t0 = ev_now_ms();
@@ -642,17 +664,80 @@ fail:
 	return rc ? rc : -EIO;
 }
 
+/*
+ * A new plan keeps the installed rules, the way a restart does: the engines are rebuilt empty,
+ * the rules still wanted are adopted by the conntrack dump (nothing written when equal), the
+ * rest replaced or deleted. Rules of flowtables the new plan drops are deleted on every device
+ * of either plan; rules of kept flowtables on devices the new plan no longer names, on those.
+ * (Before, a re-plan deleted every rule and installed everything again: on a router whose
+ * ruleset changes often, each change took every offloaded connection back to software.)
+ */
 int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
 {
-	char err[256];
-	int rc = fr_set_plan(rt->core, plan, err, sizeof(err));
+	struct owners old_o, new_o, gone = {.n = 0}, kept = {.n = 0};
+	uint32_t old_d[FR_MAX_DEVS], new_d[FR_MAX_DEVS], all[2 * FR_MAX_DEVS], dropped[FR_MAX_DEVS];
+	size_t n_old = flow_scope(fr_plan(rt->core), &old_o, old_d);
+	size_t n_new = flow_scope(plan, &new_o, new_d), n_all = 0, n_dropped = 0;
+	char err[512];
+	uint64_t t0 = ev_now_ms();
+	long gone_rules = 0, moved_rules = 0, left;
+	int rc;
 
+	for (size_t i = 0; i < old_o.n; i++) {
+		if (has_owner(&new_o, old_o.v[i]))
+			kept.v[kept.n++] = old_o.v[i];
+		else
+			gone.v[gone.n++] = old_o.v[i];
+	}
+	for (size_t i = 0; i < n_old; i++) {
+		all[n_all++] = old_d[i];
+		if (!has_dev(new_d, n_new, old_d[i]))
+			dropped[n_dropped++] = old_d[i];
+	}
+	for (size_t i = 0; i < n_new; i++)
+		if (!has_dev(all, n_all, new_d[i]))
+			all[n_all++] = new_d[i];
+
+	rc = fr_set_plan_keep(rt->core, plan, err, sizeof(err));
 	if (rc) {
 		rlog(rt, LOG_LEVEL_ERROR, "flow runtime: new plan: %s", err);
 		return rc;
 	}
+	if (gone.n && n_all)
+		gone_rules = flush_owned_match(rt->o.rtnl, all, n_all, owned_by_flow, &gone, err,
+		                               sizeof(err));
+	if (gone_rules < 0)
+		rlog(rt, LOG_LEVEL_WARNING, "flow: rules of flowtables the plan dropped: %s", err);
+	if (kept.n && n_dropped)
+		moved_rules = flush_owned_match(rt->o.rtnl, dropped, n_dropped, owned_by_flow,
+		                                &kept, err, sizeof(err));
+	if (moved_rules < 0)
+		rlog(rt, LOG_LEVEL_WARNING, "flow: rules on devices the plan dropped: %s", err);
+	left = remove_leftovers(rt, plan, err, sizeof(err));
+	if (left < 0)
+		rlog(rt, LOG_LEVEL_WARNING, "flow: rules of the previous plan: %s", err);
+	take_snapshot(rt);
 	rc = fr_resync(rt->core, now_s());
+	if (rc) {
+		rlog(rt, LOG_LEVEL_WARNING, "conntrack dump after the re-plan: %s (retried)",
+		     strerror(-rc));
+		schedule_resync(rt);
+	}
+	fr_adopt_end(rt->core);
 	fr_flush(rt->core);
+	fr_set_replan_reconcile_ms(rt->core, ev_now_ms() - t0);
+	{
+		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);
+
+		rlog(
+		    rt, LOG_LEVEL_INFO,
+		    "flow: re-plan in %llu ms: %llu rules found, %llu adopted, %llu replaced, %llu "
+		    "deleted; %ld of dropped flowtables and %ld on dropped devices deleted",
+		    (unsigned long long)as->reconcile_ms, (unsigned long long)as->found,
+		    (unsigned long long)as->adopted, (unsigned long long)as->replaced,
+		    (unsigned long long)as->deleted, gone_rules > 0 ? gone_rules : 0L,
+		    moved_rules > 0 ? moved_rules : 0L);
+	}
 	return rc;
 }
 

@@ -119,6 +119,8 @@ void fr_adopt_index(struct fr_core *rt);
 size_t fr_adopt_end(struct fr_core *rt);
 void fr_adopt_abort(struct fr_core *rt);
 void fr_set_startup_reconcile_ms(struct fr_core *rt, uint64_t ms);
+/* The same for a re-plan's adoption (status: replans, last_replan_reconcile). */
+void fr_set_replan_reconcile_ms(struct fr_core *rt, uint64_t ms);
 const struct fr_adopt_stats *fr_adopt_stats(const struct fr_core *rt);
 
 /* Runs a dump through the backend (begin/entries/end). */
@@ -194,7 +196,11 @@ json_t *fr_status_json(const struct fr_core *rt);
 json_t *fr_flows_json(const struct fr_core *rt);
 int fr_explain(const struct fr_core *rt, const struct plan_query *q, char *buf, size_t len);
 
-/* Replaces the plan (engines rebuilt; their rules deleted first). */
-int fr_set_plan(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen);
+/* Replaces the plan and keeps the installed rules: pending installs are dropped, pending
+ * deletes sent, the engines rebuilt empty. The caller adopts the rules as after a restart
+ * (fr_adopt_begin .. fr_resync .. fr_adopt_end). */
+int fr_set_plan_keep(struct fr_core *rt, const struct plan *plan, char *err, size_t errlen);
+/* The plan in use. */
+const struct plan *fr_plan(const struct fr_core *rt);
 
 #endif

@@ -17,7 +17,8 @@
 #     a UDP flow's rules go when its conntrack entry expires.
 #  5. TCP to the blocked port fails, and explain says which rule keeps it in software.
 #  6. a device added to the flowtable (`nft add flowtable`) shows up within 2 s.
-#  7. kill -9 and restart: the live connection's rules are adopted (same handles), no orphans.
+#  7. a ruleset change (a table added): the re-plan keeps the live connection's rules (same
+#     handles, adopted); then kill -9 and restart: adopted again (same handles), no orphans.
 #  8. 1,000 concurrent connections: all offloaded, all echo, zero rules after they close.
 #  9. SIGTERM: zero rules of ours, traffic flows through the stack.
 # 10. restarted with a profile of capacity 200 rules (100 connections): of 200 connections
@@ -307,6 +308,15 @@ C7=$!
 lab_wait_for 20 is_offloaded 41700 ||
     lab_fail "7: the connection from port 41700 was not offloaded"
 h_before=$(lab_router tc -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | .options.handle]')
+# a ruleset change re-plans: the live connection's rules are kept (adopted), not reinstalled
+r0=$(st | jq '.flow.replans')
+lab_router nft add table inet lab_replan
+lab_wait_for 20 status_ge .flow.replans $((r0 + 1)) || lab_fail "7: no re-plan after nft add table"
+h_replan=$(lab_router tc -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | .options.handle]')
+echo "7: re-plan: $(st | jq -c '.flow | {last_replan_reconcile_ms, last_replan_reconcile}')"
+lab_assert_eq "$h_replan" "$h_before" "7: the rule on $CLI kept across the re-plan (same handle)"
+lab_assert_ge "$(st | jq '.flow.last_replan_reconcile.adopted')" 2 "7: rules adopted at the re-plan"
+lab_assert_eq "$(ours)" 2 "7: rules with our cookie after the re-plan"
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=

@@ -1175,6 +1175,70 @@ static void test_adopt_equal(void **state)
 	assert_true(deleted_handle(&f->fk, kernel[3].id.ifindex, kernel[3].id.handle));
 }
 
+/* A re-plan keeps the rules: no delete for the offloaded flows, a pending install dropped, a
+ * pending delete sent; the adoption dump afterwards adopts the rules with no write, and the
+ * flows keep their handles. */
+static void test_replan_keeps_rules(void **state)
+{
+	struct fx *f = *state;
+	struct tc_rule kernel[4];
+	uint16_t cports[2] = {42000, 42001};
+	struct ct_event gone = ev4(CT_EVENT_DESTROY, IPPROTO_TCP, 42002, CT_TCP_ESTABLISHED);
+	struct ct_event e1 = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, 42001, CT_TCP_ESTABLISHED);
+	char err[256];
+	struct ct_flow *fl;
+
+	start(f, false);
+	for (uint16_t i = 0; i < 3; i++)
+		established(f, (uint16_t)(42000 + i));
+	fr_flush(f->rt);
+	assert_int_equal(f->fk.n_replace, 6);
+	memcpy(kernel, f->fk.replaced, sizeof(kernel));
+	/* a delete (the third connection closed) and an install (a new one) still pending */
+	fr_event(f->rt, &gone, 150);
+	established(f, 42003);
+	f->fk.n_replace = 0;
+	f->fk.replace_calls = f->fk.del_calls = 0;
+	f->fk.n_del = 0;
+
+	assert_int_equal(fr_set_plan_keep(f->rt, f->plan, err, sizeof(err)), 0);
+	assert_ptr_equal(fr_plan(f->rt), f->plan);
+	assert_int_equal(f->fk.n_replace, 0); /* the pending install never went out */
+	assert_int_equal(f->fk.n_del, 2);     /* the pending delete did */
+	assert_int_equal(f->fk.deleted[0].handle, f->fk.replaced[4].id.handle);
+	f->fk.del_calls = 0;
+	f->fk.n_del = 0;
+
+	/* as flowrt_set_plan goes on: the rules dumped and indexed, conntrack dumped */
+	adopt_kernel(f, kernel, 4);
+	f->fk.n_dump = 2;
+	for (size_t i = 0; i < 2; i++)
+		f->fk.dump[i] = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, cports[i], CT_TCP_ESTABLISHED);
+	assert_int_equal(fr_resync(f->rt, 200), 0);
+	fr_adopt_end(f->rt);
+	fr_flush(f->rt);
+	fr_set_replan_reconcile_ms(f->rt, 7);
+	assert_int_equal(f->fk.replace_calls + f->fk.del_calls, 0);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 4);
+	fl = flow_of(f, &e1);
+	assert_non_null(fl);
+	assert_int_equal(fl->state, CT_FLOW_OFFLOADED);
+	assert_int_equal(fl->handle[0], kernel[2].id.handle);
+	assert_int_equal(fl->handle[1], kernel[3].id.handle);
+	{
+		json_t *st = fr_status_json(f->rt);
+
+		assert_int_equal(json_integer_value(json_object_get(st, "replans")), 1);
+		assert_int_equal(
+		    json_integer_value(json_object_get(st, "last_replan_reconcile_ms")), 7);
+		assert_int_equal(json_integer_value(json_object_get(
+		                     json_object_get(st, "last_replan_reconcile"), "adopted")),
+		                 4);
+		assert_true(json_is_null(json_object_get(st, "startup_reconcile_ms")));
+		json_decref(st);
+	}
+}
+
 /* a rule that differs (the server's MAC changed meanwhile): replaced in place */
 static void test_adopt_replace(void **state)
 {
@@ -1424,6 +1488,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_views, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_equal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replan_keeps_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_orphan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_duplicate, setup, teardown),
