@@ -381,15 +381,6 @@ static int adopt_cb_rule_r(void *ctx, const struct tc_rule *r)
 	return fr_adopt_rule(c->rt->core, r);
 }
 
-/*
- * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
- * per-connection rules (kill -9, crash, on_stop = keep) indexed for adoption by the start-up
- * conntrack dump (fr_adopt_*: equal rules of live connections are kept, the rest replaced or
- * deleted). Only rules whose cookie names one of the plan's flow-strategy flowtables, on their
- * devices. When a device's dump fails, adoption is dropped and those rules are deleted instead
- * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
- * adopting), or a negative errno.
- */
 #define FR_MAX_DEVS 256
 
 static bool has_dev(const uint32_t *devs, size_t n, uint32_t ifindex)
@@ -431,6 +422,15 @@ static size_t flow_scope(const struct plan *plan, struct owners *o, uint32_t *de
 	return n;
 }
 
+/*
+ * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
+ * per-connection rules (kill -9, crash, on_stop = keep) indexed for adoption by the start-up
+ * conntrack dump (fr_adopt_*: equal rules of live connections are kept, the rest replaced or
+ * deleted). Only rules whose cookie names one of the plan's flow-strategy flowtables, on their
+ * devices. When a device's dump fails, adoption is dropped and those rules are deleted instead
+ * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
+ * adopting), or a negative errno.
+ */
 static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *err, size_t errlen)
 {
 	uint64_t t0, t1, t2;
