@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,28 @@ uint64_t bench_now_ns(void)
 uint64_t bench_cpu_ns(void)
 {
 	return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+uint64_t bench_busy_ns(void)
+{
+	FILE *f = fopen("/proc/schedstat", "r");
+	char line[512];
+	uint64_t sum = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[7];
+
+		/* cpuN yld_count 0 sched_count sched_goidle ttwu_count ttwu_local rq_cpu_time ...
+		 */
+		if (strncmp(line, "cpu", 3) == 0 &&
+		    sscanf(line, "%*s %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		           &v[3], &v[4], &v[5], &v[6]) == 7)
+			sum += v[6];
+	}
+	fclose(f);
+	return sum;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -13,7 +13,9 @@
 #           (NLC_WINDOW_MAX): the kernel is faster with fewer replies queued, so this is the
 #           stricter baseline for ours
 # Each is timed as a whole process (date around it), the way an operator runs it; ours and
-# raw also print their own in-process time. Interleaved: rep 1 ours noecho tc raw raw32, ...
+# raw also print their own in-process time, and the machine's CPU work from the timed part's
+# start until 1 s after its end (work_s: every task, the kernel's deferred freeing included;
+# bench_busy_ns). Interleaved: rep 1 ours noecho tc raw raw32, ...
 # The clsact qdisc is deleted and re-added between runs. Medians of NTO_BENCH_REPS (5).
 set -euo pipefail
 # shellcheck source=test/lab/lib.sh
@@ -71,17 +73,22 @@ run() {
     n=$(count)
     [[ $n == 0 ]] || lab_fail "$m: $n rules left after the delete"
     tc qdisc del dev "$DEV" clsact
-    local in_add in_del
+    local in_add in_del w_add w_del s_add s_del
     in_add=$(sed -nE 's/.*time_s=([0-9.]+).*/\1/p' <<<"$out_add")
     in_del=$(sed -nE 's/.*time_s=([0-9.]+).*/\1/p' <<<"$out_del")
-    printf '%s %s %s %s %s\n' "$m" \
-        "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')" \
-        "$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", (b-a)/1e9}')" \
-        "${in_add:--}" "${in_del:--}" | tee -a "$W/runs"
+    w_add=$(sed -nE 's/.*work_s=([0-9.]+).*/\1/p' <<<"$out_add")
+    w_del=$(sed -nE 's/.*work_s=([0-9.]+).*/\1/p' <<<"$out_del")
+    # the process's time without the sleeps of its work measurement
+    s_add=$(sed -nE 's/.*slept_s=([0-9.]+).*/\1/p' <<<"$out_add")
+    s_del=$(sed -nE 's/.*slept_s=([0-9.]+).*/\1/p' <<<"$out_del")
+    printf '%s %s %s %s %s %s %s\n' "$m" \
+        "$(awk -v a="$t0" -v b="$t1" -v s="${s_add:-0}" 'BEGIN{printf "%.3f", (b-a)/1e9 - s}')" \
+        "$(awk -v a="$t2" -v b="$t3" -v s="${s_del:-0}" 'BEGIN{printf "%.3f", (b-a)/1e9 - s}')" \
+        "${in_add:--}" "${in_del:--}" "${w_add:--}" "${w_del:--}" | tee -a "$W/runs"
     echo "rep $rep $m: $out_add $out_del" >&2
 }
 
-echo "method add_s del_s inproc_add_s inproc_del_s"
+echo "method add_s del_s inproc_add_s inproc_del_s work_add_s work_del_s"
 for ((rep = 1; rep <= REPS; rep++)); do
     for m in ours noecho tc raw raw32; do
         run "$m" "$rep"
@@ -94,7 +101,7 @@ function median(arr, k,   i, j, t) {
     for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
     return k % 2 ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2
 }
-{ c[$1]++; A[$1, c[$1]] = $2; D[$1, c[$1]] = $3; IA[$1, c[$1]] = $4; ID[$1, c[$1]] = $5 }
+{ c[$1]++; A[$1, c[$1]] = $2; D[$1, c[$1]] = $3; IA[$1, c[$1]] = $4; ID[$1, c[$1]] = $5; WA[$1, c[$1]] = $6; WD[$1, c[$1]] = $7 }
 END {
     split("ours noecho tc raw raw32", ms, " ")
     for (i = 1; i <= 5; i++) {
@@ -106,6 +113,9 @@ END {
             for (j = 1; j <= k; j++) { a[j] = IA[m, j]; d[j] = ID[m, j] }
             ia[m] = median(a, k); id[m] = median(d, k)
             printf "  in-process: add %.3f s del %.3f s", ia[m], id[m]
+            for (j = 1; j <= k; j++) { a[j] = WA[m, j]; d[j] = WD[m, j] }
+            wa[m] = median(a, k); wd[m] = median(d, k)
+            printf "  machine work: add %.3f s del %.3f s", wa[m], wd[m]
         }
         printf "\n"
     }
@@ -113,6 +123,9 @@ END {
     printf "RESULT install_noecho_vs_raw_inprocess %.2f x\n", ia["raw"] / ia["noecho"]
     printf "RESULT delete_ours_vs_raw_inprocess %.2f x\n", id["raw"] / id["ours"]
     printf "RESULT delete_ours_vs_raw32_inprocess %.2f x\n", id["raw32"] / id["ours"]
+    printf "RESULT delete_ours_vs_raw_work %.2f x\n", wd["raw"] / wd["ours"]
+    printf "RESULT delete_ours_vs_raw32_work %.2f x\n", wd["raw32"] / wd["ours"]
+    printf "RESULT install_noecho_vs_raw_work %.2f x\n", wa["raw"] / wa["noecho"]
     printf "RESULT install_noecho_vs_raw32_inprocess %.2f x\n", ia["raw32"] / ia["noecho"]
     printf "RESULT install_ours_vs_raw %.2f x\n", ma["raw"] / ma["ours"]
     printf "RESULT install_noecho_vs_tc_batch %.2f x\n", ma["tc"] / ma["noecho"]
