@@ -18,7 +18,9 @@
 #  5. TCP to the blocked port fails, and explain says which rule keeps it in software.
 #  6. a device added to the flowtable (`nft add flowtable`) shows up within 2 s.
 #  7. a ruleset change (a table added): the re-plan keeps the live connection's rules (same
-#     handles, adopted); then kill -9 and restart: adopted again (same handles), no orphans.
+#     handles, adopted); the server port taken out of the flowtable: both rules deleted, the
+#     connection goes on in software; put back: offloaded again; then kill -9 and restart:
+#     adopted (same handles), no orphans, no echo lost throughout.
 #  8. 1,000 concurrent connections: all offloaded, all echo, zero rules after they close.
 #  9. SIGTERM: zero rules of ours, traffic flows through the stack.
 # 10. restarted with a profile of capacity 200 rules (100 connections): of 200 connections
@@ -317,6 +319,19 @@ echo "7: re-plan: $(st | jq -c '.flow | {last_replan_reconcile_ms, last_replan_r
 lab_assert_eq "$h_replan" "$h_before" "7: the rule on $CLI kept across the re-plan (same handle)"
 lab_assert_ge "$(st | jq '.flow.last_replan_reconcile.adopted')" 2 "7: rules adopted at the re-plan"
 lab_assert_eq "$(ours)" 2 "7: rules with our cookie after the re-plan"
+# the server port leaves the flowtable: the re-plan deletes the connection's rule there (a
+# device the plan dropped) and on the client port (no longer offloadable: its reply enters on
+# a device outside the flowtable); the connection goes on in software. Back in: offloaded again.
+r0=$(st | jq '.flow.replans')
+lab_router nft delete flowtable inet lab ft "{ devices = { $SRV }; }"
+lab_wait_for 20 status_ge .flow.replans $((r0 + 1)) || lab_fail "7: no re-plan after $SRV left the flowtable"
+echo "7: $SRV out: $(st | jq -c '.flow | {last_replan_reconcile, offloaded}')"
+lab_assert_eq "$(ours)" 0 "7: rules with our cookie once $SRV left the flowtable"
+lab_assert_eq "$(st | jq '.flow.offloaded')" 0 "7: offloaded connections once $SRV left the flowtable"
+lab_router nft add flowtable inet lab ft "{ hook ingress priority 0; devices = { $SRV }; }"
+lab_wait_for 20 is_offloaded 41700 || lab_fail "7: not offloaded again once $SRV is back"
+lab_assert_eq "$(ours)" 2 "7: rules with our cookie once $SRV is back"
+h_before=$(lab_router tc -j filter show dev "$CLI" ingress | jq -c '[.[] | select(.options.keys.src_port == 41700) | .options.handle]')
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
