@@ -432,8 +432,6 @@ static int cmd_del(char **argv)
 
 	if (!res)
 		die("out of memory");
-	if (getenv("NTO_BENCH_PRETOUCH"))
-		memset(res, 0xa5, n * sizeof(*res));
 	w0 = work_begin();
 	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
@@ -758,6 +756,8 @@ static int cmd_rawdump(char **argv, const char *save)
 	uint64_t t0;
 	bool done = false;
 
+	if (save && !out)
+		die("cannot write %s: %s", save, strerror(errno));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("cannot open rtnetlink: %s", strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
