@@ -29,7 +29,8 @@
  *    daemon was down) is an orphan that only fr_adopt_end deletes. The operation is held
  *    (ad.retry) and queued again after those deletes.
  *
- * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id).
+ * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id) and
+ * the check of the rule's contents (rule_check), which the adoption compares.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -86,12 +87,12 @@ struct fr_later {
 	uint32_t ft, ct_id;
 };
 
-/* One rule of ours found installed at start (the adoption index: 48 bytes a rule, never a
- * struct tc_rule). digest: a hash of the rule's tc_encode() bytes with handle 0 (the id's
- * other fields, match, actions, cookie; not the kernel's state). */
+/* One rule of ours found installed at start (the adoption index: 32 bytes a rule, never a
+ * struct tc_rule), from a terse dump: its place and cookie (owner, conntrack id, and the check
+ * of its contents, rule_check). */
 struct fr_inst {
-	uint64_t rule_id; /* the cookie's rule id: the conntrack id */
-	uint64_t digest;
+	uint32_t rule_id; /* the cookie's rule id: the conntrack id */
+	uint32_t check;
 	uint32_t owner, ifindex, chain, handle;
 	uint16_t prio, protocol;
 	uint8_t hook, claimed;
@@ -135,6 +136,55 @@ static void lat_add(struct fr_latency *l, uint64_t ns)
 
 	l->us[l->n % FR_LAT_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	l->n++;
+}
+
+/*
+ * The check in our cookie (bytes 8..11): a 32-bit hash of what tc_rule_equal() compares, handle
+ * excepted: the id's other fields, the flower key, mask and flags, the actions in use and the
+ * cookie with its check bytes 0, as bytes. Built rules start zeroed (tc_rule_init,
+ * tc_rule_add_action), so equal rules of one build hash equal; another build's layout, or a
+ * rule equal under tc_rule_equal but filled differently, only costs a replace in place. The
+ * adoption after a restart compares it with the check in an installed rule's cookie, read from
+ * a terse dump: the match and actions are not dumped at all. A rule whose contents differ but
+ * whose check collides (1 in 2^32 a changed rule) would be kept.
+ */
+static void mix(uint64_t *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		*h = (*h ^ w) * 0x100000001b3ull;
+		*h ^= *h >> 29;
+	}
+	for (; i < n; i++)
+		*h = (*h ^ b[i]) * 0x100000001b3ull;
+}
+
+static uint32_t rule_check(const struct tc_rule *r)
+{
+	struct tc_id id = r->id;
+	uint64_t h = 14695981039346656037ull;
+	uint8_t n = r->n_actions <= TC_RULE_MAX_ACTIONS ? r->n_actions : TC_RULE_MAX_ACTIONS;
+	uint8_t cl = r->cookie_len <= TC_COOKIE_MAX ? r->cookie_len : TC_COOKIE_MAX;
+	uint8_t cookie[TC_COOKIE_MAX];
+	uint32_t c;
+
+	memcpy(cookie, r->cookie, cl);
+	if (cl >= NTO_COOKIE_LEN)
+		nto_cookie_set_check(cookie, 0);
+	id.handle = 0;
+	mix(&h, &id, sizeof(id));
+	mix(&h, &r->flower, sizeof(r->flower));
+	mix(&h, &n, 1);
+	mix(&h, r->actions, n * sizeof(r->actions[0]));
+	mix(&h, &cl, 1);
+	mix(&h, cookie, cl);
+	c = (uint32_t)(h ^ h >> 32);
+	return c ? c : 1;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -335,6 +385,7 @@ static int sink(void *ctx, const struct ct_op *op)
 		for (int d = 0; d < 2; d++) {
 			nto_cookie_make(o->rules[d].cookie, ft->owner, op->ct_id);
 			o->rules[d].cookie_len = NTO_COOKIE_LEN;
+			nto_cookie_set_check(o->rules[d].cookie, rule_check(&o->rules[d]));
 		}
 	if (op->kind == CT_OP_INSTALL && rt->ad.active && adopt_match(rt, ft, o))
 		rt->n_ops--; /* both rules are in the kernel already */
@@ -1091,49 +1142,6 @@ void fr_remove_all(struct fr_core *rt)
 
 /* ---- adoption after a restart ------------------------------------------------------------- */
 
-/*
- * A 64-bit hash of what tc_rule_equal() compares, handle excepted: the id's other fields, the
- * flower key, mask and flags, the actions in use and the cookie, as bytes. Decoded and built
- * rules both start zeroed (tc_decode, tc_rule_init, tc_rule_add_action), so equal rules hash
- * equal whenever they were filled alike; a rule filled differently but equal under
- * tc_rule_equal (bits under a zero mask, say) only costs a replace in place. The index is keyed
- * by owner, conntrack id and place first, so a digest only ever separates the few rules of one
- * connection. (tc_encode bytes would be canonical, but encoding every dumped rule doubled the
- * dump's cost in the lab VM.)
- */
-static void mix(uint64_t *h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, 8);
-		*h = (*h ^ w) * 0x100000001b3ull;
-		*h ^= *h >> 29;
-	}
-	for (; i < n; i++)
-		*h = (*h ^ b[i]) * 0x100000001b3ull;
-}
-
-static uint64_t rule_digest(const struct tc_rule *r)
-{
-	struct tc_id id = r->id;
-	uint64_t h = 14695981039346656037ull;
-	uint8_t n = r->n_actions <= TC_RULE_MAX_ACTIONS ? r->n_actions : TC_RULE_MAX_ACTIONS;
-	uint8_t cl = r->cookie_len <= TC_COOKIE_MAX ? r->cookie_len : TC_COOKIE_MAX;
-
-	id.handle = 0;
-	mix(&h, &id, sizeof(id));
-	mix(&h, &r->flower, sizeof(r->flower));
-	mix(&h, &n, 1);
-	mix(&h, r->actions, n * sizeof(r->actions[0]));
-	mix(&h, &cl, 1);
-	mix(&h, r->cookie, cl);
-	return h ? h : 1;
-}
-
 static int inst_cmp(const void *a, const void *b)
 {
 	const struct fr_inst *x = a, *y = b;
@@ -1157,9 +1165,9 @@ void fr_adopt_begin(struct fr_core *rt)
 	memset(&rt->ad.st, 0, sizeof(rt->ad.st));
 }
 
-int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r)
+int fr_adopt_rule(struct fr_core *rt, const struct tc_brief *b)
 {
-	uint32_t owner = nto_cookie_owner_of(r);
+	uint32_t owner = nto_cookie_owner_in(b->cookie, b->cookie_len);
 	struct fr_inst *e;
 	bool mine = false;
 
@@ -1181,14 +1189,15 @@ int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r)
 	e = &rt->ad.v[rt->ad.n++];
 	memset(e, 0, sizeof(*e));
 	e->owner = owner;
-	e->rule_id = nto_cookie_rule_id_of(r);
-	e->ifindex = r->id.ifindex;
-	e->chain = r->id.chain;
-	e->handle = r->id.handle;
-	e->prio = r->id.prio;
-	e->protocol = r->id.protocol;
-	e->hook = (uint8_t)r->id.hook;
-	e->digest = r->id.block_index ? 0 : rule_digest(r);
+	e->rule_id = nto_cookie_rule_id_in(b->cookie, b->cookie_len);
+	e->ifindex = b->id.ifindex;
+	e->chain = b->id.chain;
+	e->handle = b->id.handle;
+	e->prio = b->id.prio;
+	e->protocol = b->id.protocol;
+	e->hook = (uint8_t)b->id.hook;
+	/* 0 (a rule of a version without the check, or on a block): never adopted as equal */
+	e->check = b->id.block_index ? 0 : nto_cookie_check_in(b->cookie, b->cookie_len);
 	rt->ad.st.found++;
 	return 0;
 }
@@ -1255,11 +1264,11 @@ static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op
 	if (lo == end)
 		return false;
 	for (int d = 0; d < 2; d++) {
-		uint64_t dg = rule_digest(&o->rules[d]);
+		uint32_t check = nto_cookie_check_in(o->rules[d].cookie, o->rules[d].cookie_len);
 
 		for (size_t i = lo; i < end; i++)
-			if (!ad->v[i].claimed && (long)i != m[0] &&
-			    same_slot(&ad->v[i], &o->rules[d].id) && ad->v[i].digest == dg) {
+			if (!ad->v[i].claimed && (long)i != m[0] && check &&
+			    same_slot(&ad->v[i], &o->rules[d].id) && ad->v[i].check == check) {
 				m[d] = (long)i;
 				break;
 			}

@@ -374,11 +374,11 @@ static void adopt_cb_reset(void *ctx, enum tc_hook hook)
 	fr_adopt_reset(c->rt->core, c->ifindex, hook);
 }
 
-static int adopt_cb_rule_r(void *ctx, const struct tc_rule *r)
+static int adopt_cb_rule(void *ctx, const struct tc_brief *b)
 {
 	struct adopt_reset_ctx *c = ctx;
 
-	return fr_adopt_rule(c->rt->core, r);
+	return fr_adopt_rule(c->rt->core, b);
 }
 
 #define FR_MAX_DEVS 256
@@ -426,8 +426,9 @@ static size_t flow_scope(const struct plan *plan, struct owners *o, uint32_t *de
  * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
  * per-connection rules (kill -9, crash, on_stop = keep) indexed for adoption by the start-up
  * conntrack dump (fr_adopt_*: equal rules of live connections are kept, the rest replaced or
- * deleted). Only rules whose cookie names one of the plan's flow-strategy flowtables, on their
- * devices. When a device's dump fails, adoption is dropped and those rules are deleted instead
+ * deleted), read from a terse dump (nlc_tc_dump_brief). Only rules whose cookie names one of
+ * the plan's flow-strategy flowtables, on their devices. When a device's dump fails, adoption
+ * is dropped and those rules are deleted instead
  * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
  * adopting), or a negative errno.
  */
@@ -454,13 +455,13 @@ static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *e
 	fr_adopt_begin(rt->core);
 	for (size_t i = 0; i < n; i++) {
 		struct adopt_reset_ctx c = {.rt = rt, .ifindex = devs[i]};
-		struct nlc_tc_dump_cb cb = {
-		    .rule = adopt_cb_rule_r, .reset = adopt_cb_reset, .ctx = &c};
+		struct nlc_tc_brief_dump_cb cb = {
+		    .rule = adopt_cb_rule, .reset = adopt_cb_reset, .ctx = &c};
 		struct nlc_extack ext;
 		int rc;
 
 		memset(&ext, 0, sizeof(ext));
-		rc = nlc_tc_dump(rt->o.rtnl, devs[i], &cb, NULL, &ext);
+		rc = nlc_tc_dump_brief(rt->o.rtnl, devs[i], &cb, NULL, &ext);
 		if (rc && rc != -ENODEV && rc != -ENOENT && rc != -EINVAL) {
 			rlog(rt, LOG_LEVEL_WARNING,
 			     "flow: dump of ifindex %u for adoption: %s%s%s: rules of an earlier "
