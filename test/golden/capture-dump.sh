@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Captures what a real kernel's dump sends back for one of our filters, full and terse
-# (TCA_DUMP_FLAGS_TERSE), as dump_full.hex and dump_terse.hex: first line "cmd <the tc line
-# that installed the filter>", then the filter's RTM_NEWTFILTER message as hex, 16 bytes a line.
+# (TCA_DUMP_FLAGS_TERSE), as kernel/dump_full.hex and kernel/dump_terse.hex: first line
+# "cmd <the tc line that installed the filter>", then the filter's RTM_NEWTFILTER message as
+# hex, 16 bytes a line.
 # test/unit/tc/test_tc_decode.c decodes both.
 #
 # Needs a kernel with cls_flower, act_pedit, act_csum, act_mirred and sch_ingress: run it in the
@@ -63,5 +64,6 @@ with open(out, "w") as f:
 print("captured %s (%d bytes)" % (out, len(found)), file=sys.stderr)
 EOF
 }
-dump 0 "$here/dump_full.hex"
-dump 1 "$here/dump_terse.hex"
+mkdir -p "$here/kernel"
+dump 0 "$here/kernel/dump_full.hex"
+dump 1 "$here/kernel/dump_terse.hex"

@@ -344,7 +344,7 @@ static void test_real_dump_full_and_terse(void **state)
 {
 	uint8_t full[MAXMSG] __attribute__((aligned(8)));
 	uint8_t terse[MAXMSG] __attribute__((aligned(8)));
-	size_t nf = load("dump_full", full), nt = load("dump_terse", terse);
+	size_t nf = load("kernel/dump_full", full), nt = load("kernel/dump_terse", terse);
 	struct tc_rule want, got;
 	struct tc_brief b, bf;
 	char err[256];
@@ -395,7 +395,7 @@ static void test_brief_refusals(void **state)
 	uint8_t buf[MAXMSG] __attribute__((aligned(8)));
 	static const uint8_t flower[] = "flower";
 	static const uint8_t cookie_start[] = {0x00, 0x11, 0x22, 0x33};
-	size_t n = load("dump_terse", orig), at;
+	size_t n = load("kernel/dump_terse", orig), at;
 	struct tc_brief b;
 	char err[256];
 	uint32_t seed = 777;
