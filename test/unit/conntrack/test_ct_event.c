@@ -20,6 +20,28 @@
 
 #include "ct_test.h"
 
+static void masq_v4(struct nf_conntrack *ct, uint16_t sport)
+{
+	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, inet_addr("10.0.1.2"));
+	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, inet_addr("10.0.2.2"));
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(sport));
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(5201));
+	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
+	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, inet_addr("10.0.2.2"));
+	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, inet_addr("10.0.2.1"));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(5201));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(sport));
+	nfct_set_attr_u32(ct, ATTR_STATUS, (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
+	nfct_set_attr_u8(ct, ATTR_TCP_STATE, CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_TIMEOUT, 431999);
+	nfct_set_attr_u32(ct, ATTR_ID, 0xdeadbe00u + sport);
+	nfct_set_attr_u32(ct, ATTR_MARK, 7);
+	nfct_set_attr_u16(ct, ATTR_ZONE, 3);
+}
+
 /* A masqueraded TCP connection as the kernel reports it once established. */
 static void test_from_nfct_v4(void **state)
 {
@@ -30,24 +52,8 @@ static void test_from_nfct_v4(void **state)
 
 	(void)state;
 	assert_non_null(ct);
-	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
-	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, inet_addr("10.0.1.2"));
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, inet_addr("10.0.2.2"));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(40000));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(5201));
-	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
-	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, inet_addr("10.0.2.2"));
-	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, inet_addr("10.0.2.1"));
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(5201));
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(40000));
-	nfct_set_attr_u32(ct, ATTR_STATUS, (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
-	nfct_set_attr_u8(ct, ATTR_TCP_STATE, CT_TCP_ESTABLISHED);
-	nfct_set_attr_u32(ct, ATTR_TIMEOUT, 431999);
+	masq_v4(ct, 40000);
 	nfct_set_attr_u32(ct, ATTR_ID, 0xdeadbeef);
-	nfct_set_attr_u32(ct, ATTR_MARK, 7);
-	nfct_set_attr_u16(ct, ATTR_ZONE, 3);
 
 	assert_int_equal(ct_event_from_nfct(NFCT_T_UPDATE, ct, &ev), 0);
 	assert_int_equal(ev.type, CT_EVENT_UPDATE);
@@ -124,28 +130,6 @@ static void test_bad_objects(void **state)
 }
 
 /* ---- ctnetlink messages read without the library (ct_event_from_nlmsg) ---- */
-
-static void masq_v4(struct nf_conntrack *ct, uint16_t sport)
-{
-	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
-	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, inet_addr("10.0.1.2"));
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, inet_addr("10.0.2.2"));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(sport));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(5201));
-	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
-	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, inet_addr("10.0.2.2"));
-	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, inet_addr("10.0.2.1"));
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(5201));
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(sport));
-	nfct_set_attr_u32(ct, ATTR_STATUS, (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
-	nfct_set_attr_u8(ct, ATTR_TCP_STATE, CT_TCP_ESTABLISHED);
-	nfct_set_attr_u32(ct, ATTR_TIMEOUT, 431999);
-	nfct_set_attr_u32(ct, ATTR_ID, 0xdeadbe00u + sport);
-	nfct_set_attr_u32(ct, ATTR_MARK, 7);
-	nfct_set_attr_u16(ct, ATTR_ZONE, 3);
-}
 
 /* ct's message as the kernel would send it (the library's builder), with counters appended
  * (what only the kernel sends: 64-bit packets and bytes of both directions). */
