@@ -1245,6 +1245,40 @@ static void test_replan_keeps_rules(void **state)
 	}
 }
 
+/* 30 connections' rules found in an order unlike the index's (reversed, the two directions
+ * apart): the index is sorted, every connection finds its own two rules */
+static void test_adopt_many_unordered(void **state)
+{
+	struct fx *f = *state;
+	static struct tc_rule kernel[60], mixed[60];
+	size_t n = first_run(f, 45000, 30, kernel);
+
+	assert_int_equal(n, 60);
+	for (size_t i = 0; i < 30; i++) {
+		mixed[i] = kernel[n - 1 - 2 * i];      /* reply directions, last first */
+		mixed[30 + i] = kernel[n - 2 - 2 * i]; /* then the originals */
+	}
+	start(f, false);
+	adopt_kernel(f, mixed, n);
+	f->fk.n_dump = 0;
+	f->fk.n_gen = 30;
+	f->fk.gen_base = 45000;
+	assert_int_equal(fr_resync(f->rt, 200), 0);
+	fr_adopt_end(f->rt);
+	fr_flush(f->rt);
+	assert_int_equal(fr_adopt_stats(f->rt)->found, 60);
+	assert_int_equal(fr_adopt_stats(f->rt)->adopted, 60);
+	assert_int_equal(f->fk.replace_calls + f->fk.del_calls, 0);
+	for (uint16_t p = 45000; p < 45030; p++) {
+		struct ct_event e = ev4(CT_EVENT_UPDATE, IPPROTO_TCP, p, CT_TCP_ESTABLISHED);
+		const struct ct_flow *fl = flow_of(f, &e);
+
+		assert_non_null(fl);
+		assert_int_equal(fl->handle[0], kernel[2 * (p - 45000)].id.handle);
+		assert_int_equal(fl->handle[1], kernel[2 * (p - 45000) + 1].id.handle);
+	}
+}
+
 /* a rule that differs (the server's MAC changed meanwhile): replaced in place */
 static void test_adopt_replace(void **state)
 {
@@ -1523,6 +1557,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replan_keeps_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_without_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_many_unordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_orphan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_duplicate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump_bounded, setup, teardown),
