@@ -269,6 +269,7 @@ struct nlc_tc_brief_dump_cb {
 	int (*rule)(void *ctx, const struct tc_brief *b); /* each flower filter; < 0 stops */
 	void (*reset)(void *ctx, enum tc_hook hook);      /* optional: as nlc_tc_dump_cb's */
 	void *ctx;
+	bool no_stats; /* the counters are not needed (TC_BRIEF_NO_STATS) */
 };
 
 /*

@@ -456,7 +456,7 @@ static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *e
 	for (size_t i = 0; i < n; i++) {
 		struct adopt_reset_ctx c = {.rt = rt, .ifindex = devs[i]};
 		struct nlc_tc_brief_dump_cb cb = {
-		    .rule = adopt_cb_rule, .reset = adopt_cb_reset, .ctx = &c};
+		    .rule = adopt_cb_rule, .reset = adopt_cb_reset, .ctx = &c, .no_stats = true};
 		struct nlc_extack ext;
 		int rc;
 

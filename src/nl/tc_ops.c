@@ -313,7 +313,8 @@ static int tc_dump_msg(void *ctx, const struct nlmsghdr *nlh)
 	if (d->brief_cb) {
 		struct tc_brief b;
 
-		if (tc_decode_brief(nlh, nlh->nlmsg_len, &b, NULL, 0)) {
+		if (tc_decode_brief_flags(nlh, nlh->nlmsg_len, &b,
+		                          d->brief_cb->no_stats ? TC_BRIEF_NO_STATS : 0, NULL, 0)) {
 			d->st.skipped++;
 			return 0;
 		}

@@ -1010,7 +1010,8 @@ int tc_decode(const void *buf, size_t len, struct tc_rule *r, char *err, size_t 
 
 /* ---- brief: a terse dump's filter (or any filter, read for its id, flags and cookie) ---- */
 
-static int brief_actions(struct dec *d, const struct nlattr *acts, struct tc_brief *b)
+static int brief_actions(struct dec *d, const struct nlattr *acts, struct tc_brief *b,
+                         unsigned flags)
 {
 	const struct nlattr *a;
 	bool cookie_seen = false;
@@ -1034,7 +1035,7 @@ static int brief_actions(struct dec *d, const struct nlattr *acts, struct tc_bri
 			return FAIL(d, "action %u without a kind", i + 1);
 		if (take_cookie(d, tb[TCA_ACT_COOKIE], i, &b->cookie_len, b->cookie, &cookie_seen))
 			return -EINVAL;
-		if (tb[TCA_ACT_STATS])
+		if (tb[TCA_ACT_STATS] && !(flags & TC_BRIEF_NO_STATS))
 			decode_stats(tb[TCA_ACT_STATS], &b->state);
 		i++;
 	}
@@ -1044,10 +1045,16 @@ static int brief_actions(struct dec *d, const struct nlattr *acts, struct tc_bri
 
 int tc_decode_brief(const void *buf, size_t len, struct tc_brief *b, char *err, size_t errlen)
 {
+	return tc_decode_brief_flags(buf, len, b, 0, err, errlen);
+}
+
+int tc_decode_brief_flags(const void *buf, size_t len, struct tc_brief *b, unsigned flags,
+                          char *err, size_t errlen)
+{
 	struct dec dd = {err, errlen}, *d = &dd;
 	TB(tb, TCA_MAX);
 	TB(ftb, TCA_FLOWER_MAX);
-	uint32_t flags = 0;
+	uint32_t fl = 0;
 	int rc;
 
 	if (err && errlen)
@@ -1059,11 +1066,11 @@ int tc_decode_brief(const void *buf, size_t len, struct tc_brief *b, char *err, 
 	if (!tb[TCA_OPTIONS])
 		return 0;
 	if (parse_nested(d, tb[TCA_OPTIONS], ftb, TCA_FLOWER_MAX, "flower") ||
-	    decode_hw_state(d, ftb, &flags, &b->state))
+	    decode_hw_state(d, ftb, &fl, &b->state))
 		return -EINVAL;
-	b->skip_sw = flags & TCA_CLS_FLAGS_SKIP_SW;
-	b->skip_hw = flags & TCA_CLS_FLAGS_SKIP_HW;
-	if (ftb[TCA_FLOWER_ACT] && brief_actions(d, ftb[TCA_FLOWER_ACT], b))
+	b->skip_sw = fl & TCA_CLS_FLAGS_SKIP_SW;
+	b->skip_hw = fl & TCA_CLS_FLAGS_SKIP_HW;
+	if (ftb[TCA_FLOWER_ACT] && brief_actions(d, ftb[TCA_FLOWER_ACT], b, flags))
 		return -EINVAL;
 	return 0;
 }

@@ -97,7 +97,8 @@ int tc_decode(const void *msg, size_t len, struct tc_rule *r, char *err, size_t 
 }
 
 /* the terse reading of the same fake message: what tc_decode_brief takes from a rule */
-int tc_decode_brief(const void *msg, size_t len, struct tc_brief *b, char *err, size_t errlen)
+int tc_decode_brief_flags(const void *msg, size_t len, struct tc_brief *b, unsigned flags,
+                          char *err, size_t errlen)
 {
 	struct tc_rule r;
 	int rc = tc_decode(msg, len, &r, err, errlen);
@@ -109,7 +110,8 @@ int tc_decode_brief(const void *msg, size_t len, struct tc_brief *b, char *err, 
 	b->n_actions = r.n_actions;
 	b->cookie_len = r.cookie_len;
 	memcpy(b->cookie, r.cookie, sizeof(b->cookie));
-	b->state = r.state;
+	if (!(flags & TC_BRIEF_NO_STATS))
+		b->state = r.state;
 	return 0;
 }
 

@@ -374,6 +374,13 @@ static void test_real_dump_full_and_terse(void **state)
 	assert_true(b.state.not_in_hw);
 	assert_int_equal(b.state.packets, 0);
 
+	/* without the counters */
+	ret = tc_decode_brief_flags(terse, nt, &bf, TC_BRIEF_NO_STATS, err, sizeof(err));
+	assert_int_equal(ret, 0);
+	assert_memory_equal(&bf.id, &b.id, sizeof(b.id));
+	assert_memory_equal(bf.cookie, b.cookie, b.cookie_len);
+	assert_true(bf.state.not_in_hw);
+
 	/* a kernel without terse dumps sends the full filter: read alike */
 	ret = tc_decode_brief(full, nf, &bf, err, sizeof(err));
 	if (ret)
