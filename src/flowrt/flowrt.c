@@ -518,6 +518,42 @@ static void check_flowtable_timeouts(struct flowrt *rt)
 	rlog(rt, LOG_LEVEL_WARNING, "flow: %s", rt->timeout_note);
 }
 
+/*
+ * The adoption a start and a re-plan share: the plan's flow devices dumped tersely and their
+ * rules of ours indexed (remove_leftovers), the network snapshot, the conntrack dump (equal
+ * rules of live connections adopted, changed ones replaced in place), the unclaimed rules
+ * deleted, the installs sent. t[]: when the conntrack dump began, ended, and the deletes
+ * ended (ev_now_ms). Returns the conntrack dump's result (on failure a resync is scheduled).
+ */
+static int reconcile(struct flowrt *rt, const struct plan *plan, const char *what, uint64_t t[3])
+{
+	char why[512];
+	long gone = remove_leftovers(rt, plan, why, sizeof(why));
+	int rc;
+
+	if (gone < 0)
+		rlog(rt, LOG_LEVEL_WARNING, "flow: %s: per-connection rules found installed: %s",
+		     what, why);
+	else if (gone > 0)
+		rlog(rt, LOG_LEVEL_INFO,
+		     "flow: %s: deleted %ld per-connection rules found installed; live "
+		     "connections are offloaded again from the conntrack dump",
+		     what, gone);
+	t[0] = ev_now_ms();
+	take_snapshot(rt);
+	rc = fr_resync(rt->core, now_s());
+	if (rc) {
+		rlog(rt, LOG_LEVEL_WARNING, "flow: %s: conntrack dump: %s (retried)", what,
+		     strerror(-rc));
+		schedule_resync(rt);
+	}
+	t[1] = ev_now_ms();
+	fr_adopt_end(rt->core);
+	t[2] = ev_now_ms();
+	fr_flush(rt->core);
+	return rc;
+}
+
 int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct plan *plan,
                  char *err, size_t errlen)
 {
@@ -605,32 +641,9 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 	}
 	rt->fd_added = true;
 	t0 = ev_now_ms();
-	{
-		char why[512];
-		long gone = remove_leftovers(rt, plan, why, sizeof(why));
-
-		if (gone < 0)
-			rlog(rt, LOG_LEVEL_WARNING, "flow: leftover rules of an earlier run: %s",
-			     why);
-		else if (gone > 0)
-			rlog(rt, LOG_LEVEL_INFO,
-			     "flow: deleted %ld per-connection rules of an earlier run; live "
-			     "connections are offloaded again from the conntrack dump",
-			     gone);
-	}
-	t[0] = ev_now_ms();
-	take_snapshot(rt);
 	/* the initial state: everything conntrack holds now (events queue meanwhile); rules of
 	 * an earlier run that match are adopted, the rest deleted before the installs go out */
-	rc = fr_resync(rt->core, now_s());
-	if (rc)
-		rlog(rt, LOG_LEVEL_WARNING, "initial conntrack dump: %s (retried)", strerror(-rc));
-	if (rc)
-		schedule_resync(rt);
-	t[1] = ev_now_ms();
-	fr_adopt_end(rt->core);
-	t[2] = ev_now_ms();
-	fr_flush(rt->core);
+	reconcile(rt, plan, "start", t);
 	{
 		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);
 		uint64_t ms = ev_now_ms() - t0;
@@ -681,7 +694,8 @@ int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
 	size_t n_new = flow_scope(plan, &new_o, new_d), n_all = 0, n_dropped = 0;
 	char err[512];
 	uint64_t t0 = ev_now_ms();
-	long gone_rules = 0, moved_rules = 0, left;
+	uint64_t t[3];
+	long gone_rules = 0, moved_rules = 0;
 	int rc;
 
 	for (size_t i = 0; i < old_o.n; i++) {
@@ -714,18 +728,7 @@ int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
 		                                &kept, err, sizeof(err));
 	if (moved_rules < 0)
 		rlog(rt, LOG_LEVEL_WARNING, "flow: rules on devices the plan dropped: %s", err);
-	left = remove_leftovers(rt, plan, err, sizeof(err));
-	if (left < 0)
-		rlog(rt, LOG_LEVEL_WARNING, "flow: rules of the previous plan: %s", err);
-	take_snapshot(rt);
-	rc = fr_resync(rt->core, now_s());
-	if (rc) {
-		rlog(rt, LOG_LEVEL_WARNING, "conntrack dump after the re-plan: %s (retried)",
-		     strerror(-rc));
-		schedule_resync(rt);
-	}
-	fr_adopt_end(rt->core);
-	fr_flush(rt->core);
+	rc = reconcile(rt, plan, "re-plan", t);
 	fr_set_replan_reconcile_ms(rt->core, ev_now_ms() - t0);
 	{
 		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);
