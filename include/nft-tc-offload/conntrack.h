@@ -469,8 +469,8 @@ int ct_events_set_handler(struct nfct_handle *h, const struct ct_handler *hd);
 int ct_events_read(struct nfct_handle *h, const struct ct_handler *hd);
 
 /* Dumps the conntrack table (both families, all zones) through a query handle
- * (nfct_open(CONNTRACK, 0)), each entry to hd as an UPDATE event (the handle's own callback
- * is replaced). 0 or a negative errno. */
+ * (nfct_open(CONNTRACK, 0)), each entry to hd as an UPDATE event (read on the handle's socket
+ * by ct_dump_fd, not through the library). 0 or a negative errno. */
 int ct_dump(struct nfct_handle *h, const struct ct_handler *hd);
 
 /* The same on a ctnetlink socket's fd (ct_dump passes the handle's): the request sent, every
