@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ctnetlink messages read directly (libmnl), for the conntrack dump: the same struct ct_event
+ * ctnetlink messages read directly, meant for the conntrack dump: the same struct ct_event
  * that libnetfilter_conntrack's object gives through ct_event_from_nfct, without building that
  * object (about 6,000 instructions an entry in the restart's profile). The fuzz target
- * `conntrack` checks both ways against each other on every input the library can parse.
+ * `conntrack` checks both ways against each other on every input the library can parse. Not
+ * used by the daemon yet (conntrack.h, ct_dump_fd, says why).
  */
 #include <arpa/inet.h>
 #include <endian.h>
