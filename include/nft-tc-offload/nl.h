@@ -238,12 +238,6 @@ int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t 
 int nlc_tc_get_batch(struct nlc_sock *s, const struct tc_id *ids, size_t n,
                      struct nlc_tc_result *res, struct tc_rule *out,
                      const struct nlc_batch_opts *o);
-/* A delete batch with NLM_F_ECHO: the kernel's notification of each deleted filter, built
- * before it went, comes back ahead of the ACK. Its counters (hardware ones included, as a get
- * reads them) land in res[i].state with res[i].echoed set: the final counters of a deleted rule
- * without a get before the delete, and with no packet lost between the two. */
-int nlc_tc_delete_batch_echo(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
-                             struct nlc_tc_result *res, const struct nlc_batch_opts *o);
 
 /* Single-rule forms: return res->error, or -EILSEQ for a replace whose echo mismatched. */
 int nlc_tc_replace(struct nlc_sock *s, const struct tc_rule *r, struct nlc_tc_result *res);

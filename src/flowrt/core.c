@@ -871,11 +871,12 @@ static bool gone(int err)
 	return err == -ENOENT || err == -ENODEV || err == -EINVAL;
 }
 
-/* Deletes of one round: one delete batch; the kernel's echo of each deleted rule carries its
- * last counters (what the rules carried since the last poll is counted, and logged). */
+/* Deletes of one round: a last stats read (what the rules carried since the last poll), then
+ * the delete batch. */
 static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
 {
 	struct tc_rule *rules;
+	struct tc_id *ids;
 	struct nlc_tc_result *res;
 	bool *cleanup;
 	size_t k = 0;
@@ -885,9 +886,10 @@ static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
 	if (!k)
 		return;
 	rules = calloc(k, sizeof(*rules));
+	ids = calloc(k, sizeof(*ids));
 	res = calloc(k, sizeof(*res));
 	cleanup = calloc(k, sizeof(*cleanup));
-	if (!rules || !res || !cleanup) {
+	if (!rules || !ids || !res || !cleanup) {
 		logf_(rt, LOG_LEVEL_ERROR, "out of memory: %zu rule deletes dropped", k);
 		goto out;
 	}
@@ -897,34 +899,41 @@ static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
 			continue;
 		for (int d = 0; d < 2; d++) {
 			rules[k] = ops[i].rules[d];
+			ids[k] = ops[i].rules[d].id;
 			cleanup[k] = ops[i].cleanup;
 			k++;
 		}
 	}
+	if (rt->p.be.get) {
+		rt->p.be.get(rt->p.be.ctx, ids, k, res);
+		rt->c.rules_sent += k;
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			char key[200];
+			uint64_t p[2] = {0, 0}, b[2] = {0, 0};
+
+			if (ops[i].kind != CT_OP_DELETE)
+				continue;
+			for (int d = 0; d < 2; d++, k++)
+				if (!res[k].error && res[k].state.valid) {
+					p[d] = res[k].state.packets;
+					b[d] = res[k].state.bytes;
+					rt->c.carried_packets +=
+					    (uint32_t)p[d] - ops[i].packets_polled[d];
+				}
+			rt->c.carried_bytes += b[0] + b[1];
+			key_text(&ops[i].key, key, sizeof(key));
+			logf_(rt, LOG_LEVEL_INFO,
+			      "delete: %s id=%u orig_packets=%llu reply_packets=%llu "
+			      "orig_bytes=%llu reply_bytes=%llu",
+			      key, ops[i].ct_id, (unsigned long long)p[0], (unsigned long long)p[1],
+			      (unsigned long long)b[0], (unsigned long long)b[1]);
+		}
+		memset(res, 0, k * sizeof(*res));
+	}
 	rt->p.be.del(rt->p.be.ctx, rules, k, res);
 	rt->c.batches++;
 	rt->c.rules_sent += k;
-	k = 0;
-	for (size_t i = 0; i < n; i++) {
-		char key[200];
-		uint64_t p[2] = {0, 0}, b[2] = {0, 0};
-
-		if (ops[i].kind != CT_OP_DELETE)
-			continue;
-		for (int d = 0; d < 2; d++, k++)
-			if (!res[k].error && res[k].echoed && res[k].state.valid) {
-				p[d] = res[k].state.packets;
-				b[d] = res[k].state.bytes;
-				rt->c.carried_packets += (uint32_t)p[d] - ops[i].packets_polled[d];
-			}
-		rt->c.carried_bytes += b[0] + b[1];
-		key_text(&ops[i].key, key, sizeof(key));
-		logf_(rt, LOG_LEVEL_INFO,
-		      "delete: %s id=%u orig_packets=%llu reply_packets=%llu orig_bytes=%llu "
-		      "reply_bytes=%llu",
-		      key, ops[i].ct_id, (unsigned long long)p[0], (unsigned long long)p[1],
-		      (unsigned long long)b[0], (unsigned long long)b[1]);
-	}
 	for (size_t i = 0; i < k; i++) {
 		if (!res[i].error) {
 			if (!cleanup[i])
@@ -941,6 +950,7 @@ static void flush_deletes(struct fr_core *rt, const struct fr_op *ops, size_t n)
 	}
 out:
 	free(rules);
+	free(ids);
 	free(res);
 	free(cleanup);
 }

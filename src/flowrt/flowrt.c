@@ -134,7 +134,7 @@ static int be_del(void *ctx, const struct tc_rule *r, size_t n, struct nlc_tc_re
 {
 	struct flowrt *rt = ctx;
 
-	return nlc_tc_delete_batch_echo(rt->o.rtnl, r, n, res, NULL);
+	return nlc_tc_delete_batch(rt->o.rtnl, r, n, res, NULL);
 }
 
 static int be_get(void *ctx, const struct tc_id *ids, size_t n, struct nlc_tc_result *res)

@@ -61,7 +61,6 @@ int fr_path_resolve(void *ctx, int family, const union tc_addr *src, const union
 struct fr_backend {
 	int (*clsact)(void *ctx, uint32_t ifindex, char *why, size_t len);
 	int (*replace)(void *ctx, const struct tc_rule *rules, size_t n, struct nlc_tc_result *res);
-	/* res[i]: echoed with state = the rule's last counters, when the kernel said */
 	int (*del)(void *ctx, const struct tc_rule *rules, size_t n, struct nlc_tc_result *res);
 	int (*get)(void *ctx, const struct tc_id *ids, size_t n, struct nlc_tc_result *res);
 	int (*refresh)(void *ctx, const struct ct_key *k, uint32_t timeout_s);

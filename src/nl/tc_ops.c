@@ -102,22 +102,6 @@ static int tc_op_reply(void *ctx, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* A delete's echo: the kernel's RTM_DELTFILTER notification, filled before the filter went,
- * carries its last counters. */
-static int tc_op_reply_delete(void *ctx, const struct nlmsghdr *nlh)
-{
-	struct tc_op_ctx *c = ctx;
-	struct tc_brief b;
-
-	if (nlh->nlmsg_type != RTM_DELTFILTER)
-		return 0;
-	if (tc_decode_brief_flags(nlh, nlh->nlmsg_len, &b, 0, NULL, 0))
-		return 0; /* the delete itself is what the ACK says; the counters stay unknown */
-	c->res->echoed = true;
-	c->res->state = b.state;
-	return 0;
-}
-
 /*
  * Without the echo the kernel's handle and prio are never learnt: a rule that leaves either to
  * the kernel is refused before anything is sent (its result says why).
@@ -176,7 +160,6 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 	bool noecho = op == TC_MSG_REPLACE && !(flags & NLM_F_ECHO);
 	size_t chunk = n < TC_RUN_CHUNK ? n : TC_RUN_CHUNK;
 	struct nlc_batch_opts opts = {0};
-	int (*reply)(void *ctx, const struct nlmsghdr *nlh);
 	struct tc_op_ctx *ctx;
 	struct nlc_op *ops;
 	int failed = 0;
@@ -186,10 +169,6 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 		opts = *o;
 	if (!opts.reply_cost)
 		opts.reply_cost = cost;
-	if (op == TC_MSG_DELETE)
-		reply = flags & NLM_F_ECHO ? tc_op_reply_delete : NULL;
-	else
-		reply = noecho ? NULL : tc_op_reply;
 	for (i = 0; i < n; i++)
 		tc_result_init(&res[i], rules ? &rules[i].id : &ids[i]);
 	/* malloc, not calloc: every field is written below (nlc_batch() fills the ops' results) */
@@ -216,7 +195,7 @@ static int tc_run(struct nlc_sock *s, enum tc_msg_op op, uint16_t flags,
 			    .out = out ? &out[k] : NULL,
 			};
 			ops[i].encode = noecho ? tc_op_encode_noecho : tc_op_encode;
-			ops[i].reply = reply;
+			ops[i].reply = op != TC_MSG_DELETE && !noecho ? tc_op_reply : NULL;
 			ops[i].ctx = &ctx[i];
 		}
 		nlc_batch(s, ops, m, &opts);
@@ -263,13 +242,6 @@ int nlc_tc_delete_batch(struct nlc_sock *s, const struct tc_rule *rules, size_t 
                         struct nlc_tc_result *res, const struct nlc_batch_opts *o)
 {
 	return tc_run(s, TC_MSG_DELETE, 0, rules, NULL, n, res, NULL, o, NLC_REPLY_COST_ACK);
-}
-
-int nlc_tc_delete_batch_echo(struct nlc_sock *s, const struct tc_rule *rules, size_t n,
-                             struct nlc_tc_result *res, const struct nlc_batch_opts *o)
-{
-	return tc_run(s, TC_MSG_DELETE, NLM_F_ECHO, rules, NULL, n, res, NULL, o,
-	              NLC_REPLY_COST_ECHO);
 }
 
 int nlc_tc_get_batch(struct nlc_sock *s, const struct tc_id *ids, size_t n,

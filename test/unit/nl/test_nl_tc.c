@@ -233,14 +233,6 @@ static void respond_tc(struct fake_kernel *k, const struct nlmsghdr *req)
 		respond_newfilter(f, req);
 		break;
 	case RTM_DELTFILTER:
-		if (tcm->tcm_handle && (req->nlmsg_flags & NLM_F_ECHO)) {
-			/* the notification of the deleted filter, with its last counters */
-			memcpy(&r, mnl_attr_get_payload(rule_attr(req)), sizeof(r));
-			r.state.valid = true;
-			r.state.packets = tcm->tcm_handle * 10;
-			put_filter(buf, &off, req->nlmsg_seq, RTM_DELTFILTER, &r, 0);
-			fk_reply(k, buf, off);
-		}
 		if (tcm->tcm_handle)
 			fk_ack(k, req, 0, NULL, 0, true);
 		else
@@ -492,35 +484,6 @@ static void test_delete_batch(void **state)
 
 /* More deletes than one chunk of the batch (TC_RUN_CHUNK, 4096): results land at the request's
  * own index in both chunks, and the count of failures spans them. */
-/* with NLM_F_ECHO: each deleted filter's notification carries its last counters */
-static void test_delete_batch_echo(void **state)
-{
-	struct tc_fixture *f = *state;
-	struct tc_rule rules[3];
-	struct nlc_tc_result res[3];
-
-	for (int i = 0; i < 3; i++) {
-		struct tc_id id = {.ifindex = 5, .prio = 1, .protocol = ETH_P_IP};
-
-		id.handle = i == 1 ? 0 : (uint32_t)(i + 1); /* the second: refused, no echo */
-		tc_rule_init(&rules[i], &id);
-	}
-	assert_int_equal(nlc_tc_delete_batch_echo(f->s, rules, 3, res, NULL), 1);
-	assert_int_equal(res[0].error, 0);
-	assert_true(res[0].echoed);
-	assert_true(res[0].state.valid);
-	assert_int_equal(res[0].state.packets, 10);
-	assert_int_equal(res[1].error, -ENOENT);
-	assert_false(res[1].echoed);
-	assert_false(res[1].state.valid);
-	assert_int_equal(res[2].state.packets, 30);
-
-	/* without the echo: no counters */
-	assert_int_equal(nlc_tc_delete_batch(f->s, rules, 1, res, NULL), 0);
-	assert_false(res[0].echoed);
-	assert_false(res[0].state.valid);
-}
-
 static void test_delete_batch_chunks(void **state)
 {
 	enum { N = 4096 + 7 };
@@ -682,7 +645,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replace_noecho, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_batch_chunks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_delete_batch_echo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump_brief, setup, teardown),
