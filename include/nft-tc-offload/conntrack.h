@@ -200,7 +200,6 @@ enum ct_flow_flags {
 	CT_FF_REPLY_8021AD = 1 << 4,
 	CT_FF_REFRESHED = 1 << 5,   /* refreshed_s is set (cleared at each install) */
 	CT_FF_TIMEOUT_SET = 1 << 6, /* ... by a refresh of ours: conntrack's timeout is known */
-	CT_FF_DUMP_SEEN = 1 << 7,   /* the table's owner's mark: in the conntrack dump running */
 };
 
 struct ct_table_counters {

@@ -315,7 +315,7 @@ static int install(struct ct_engine *e, struct ct_flow *f, const struct ct_event
 		f->handle[d] = ro.handle[d];
 		f->packets[d] = 0;
 	}
-	f->flags &= CT_FF_KERNEL_OFFLOAD | CT_FF_DUMP_SEEN; /* the owner's mark stays */
+	f->flags &= CT_FF_KERNEL_OFFLOAD;
 	if (paths[0].n_in_vlan)
 		f->flags |= paths[0].in_vlan[0].proto == ETH_P_8021AD ? CT_FF_ORIG_8021AD
 		                                                      : CT_FF_ORIG_8021Q;

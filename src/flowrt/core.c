@@ -286,6 +286,9 @@ struct fr_core {
 	enum fr_admit_mode admit_mode;
 	bool hw_full;    /* the kernel said ENOSPC; cleared by a successful delete */
 	bool in_cleanup; /* ct_engine_failed is running: its DELETE is a cleanup */
+	struct ct_key *seen;
+	size_t n_seen, cap_seen;
+	bool seen_lost; /* a key could not be kept: no sweep after this dump */
 	uint32_t now;
 	struct fr_latency lat;
 	uint32_t last_dump_s; /* engine clock of the last dump (with dumped) */
@@ -648,6 +651,7 @@ void fr_destroy(struct fr_core *rt)
 	netstate_snapshot_free(&rt->snap);
 	free(rt->ops);
 	free(rt->clsact);
+	free(rt->seen);
 	free(rt->later);
 	free(rt->ad.v);
 	free(rt->ad.retry);
@@ -746,6 +750,8 @@ static void apply_later(struct fr_core *rt);
 void fr_dump_begin(struct fr_core *rt)
 {
 	rt->dumping = true;
+	rt->n_seen = 0;
+	rt->seen_lost = false;
 	rt->admit_mode = FR_ADMIT_DUMP;
 	rt->c.dumps++;
 }
@@ -753,22 +759,31 @@ void fr_dump_begin(struct fr_core *rt)
 void fr_dump_entry(struct fr_core *rt, const struct ct_event *ev)
 {
 	struct ct_event e = *ev;
-	struct ct_key key;
 
 	rt->c.dump_entries++;
 	e.type = CT_EVENT_UPDATE;
+	if (rt->n_seen == rt->cap_seen) {
+		size_t cap = rt->cap_seen ? rt->cap_seen * 2 : 1024;
+		struct ct_key *v = realloc(rt->seen, cap * sizeof(*v));
+
+		if (v) {
+			rt->seen = v;
+			rt->cap_seen = cap;
+		}
+	}
+	if (rt->n_seen < rt->cap_seen)
+		ct_key_from_conn(&e.conn, &rt->seen[rt->n_seen++]);
+	else
+		rt->seen_lost = true;
 	rt->admit_mode = FR_ADMIT_DUMP;
 	feed(rt, &e, rt->now, true);
-	/* the flows of the entry are marked: fr_dump_end sweeps the others */
-	ct_key_from_conn(&e.conn, &key);
-	for (size_t i = 0; i < rt->n_fts; i++) {
-		struct ct_flow *f = ct_table_find(ct_engine_table(rt->fts[i].e), &key);
-
-		if (f)
-			f->flags |= CT_FF_DUMP_SEEN;
-	}
 	/* installs go out during the dump: its new connections never all wait in the list */
 	flush_if_full(rt);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ct_key));
 }
 
 void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
@@ -776,23 +791,23 @@ void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s)
 	rt->admit_mode = FR_ADMIT_EVENT;
 	rt->dumping = false;
 	apply_later(rt); /* the conntrack handle is free again */
+	if (!complete || rt->seen_lost)
+		return;
+	if (rt->n_seen)
+		qsort(rt->seen, rt->n_seen, sizeof(*rt->seen), key_cmp);
 	for (size_t i = 0; i < rt->n_fts; i++) {
 		struct ct_table *t = ct_engine_table(rt->fts[i].e);
 
-		/* backwards: a removal moves the last entry (already visited) into the hole */
+		/* backwards: a removal moves the last entry into the hole */
 		for (size_t j = ct_table_count(t); j-- > 0;) {
-			struct ct_flow *f;
+			struct ct_flow *f = ct_table_at(t, j);
 			struct ct_event ev;
 
 			if (j >= ct_table_count(t))
 				continue;
-			f = ct_table_at(t, j);
-			if (f->flags & CT_FF_DUMP_SEEN) {
-				f->flags &= (uint8_t)~CT_FF_DUMP_SEEN;
+			if (rt->n_seen &&
+			    bsearch(&f->key, rt->seen, rt->n_seen, sizeof(*rt->seen), key_cmp))
 				continue;
-			}
-			if (!complete)
-				continue; /* the marks are cleared; nothing is swept */
 			ct_flow_to_event(f, &ev);
 			ev.type = CT_EVENT_DESTROY;
 			rt->c.swept++;
