@@ -276,7 +276,6 @@ struct fr_core {
 	size_t n_fts;
 	struct netstate_snapshot snap;
 	bool have_snap;
-	uint64_t snap_gen; /* fr_set_snapshot calls: the path caches' generation */
 	struct fr_op *ops;
 	size_t n_ops, cap_ops;
 	uint32_t *clsact;
@@ -548,7 +547,6 @@ static int ft_init(struct fr_core *rt, struct fr_ft *ft, uint32_t index,
 	}
 	ft->n_rules = ct_elig_rules_from_plan(pf, ft->rules, FR_MAX_RULES);
 	ft->po.snap = rt->have_snap ? &rt->snap : NULL;
-	ft->po.snap_gen = rt->snap_gen;
 	ft->po.pf = pf;
 	ft->po.hw_only = ft->profile && ft->profile->skip_sw;
 
@@ -666,11 +664,8 @@ bool fr_set_snapshot(struct fr_core *rt, struct netstate_snapshot *snap)
 	rt->snap = *snap;
 	memset(snap, 0, sizeof(*snap));
 	rt->have_snap = true;
-	rt->snap_gen++;
-	for (size_t i = 0; i < rt->n_fts; i++) {
+	for (size_t i = 0; i < rt->n_fts; i++)
 		rt->fts[i].po.snap = &rt->snap;
-		rt->fts[i].po.snap_gen = rt->snap_gen;
-	}
 	return changed;
 }
 

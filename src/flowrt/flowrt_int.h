@@ -30,23 +30,11 @@ struct fr_core;
 
 /* ---- path resolution (path.c) ----------------------------------------------------------- */
 
-/* A route lookup's result, remembered for the snapshot of generation gen. */
-#define FR_ROUTE_CACHE 256
-struct fr_route_slot {
-	uint64_t gen; /* 0: empty */
-	int family;
-	union tc_addr addr;
-	const struct netstate_route *route; /* or NULL: none */
-};
-
 struct fr_path_opts {
 	const struct netstate_snapshot *snap;
-	uint64_t snap_gen;               /* changes with snap's contents (the address stays) */
 	const struct plan_flowtable *pf; /* ingress devices must be devices of it (by name) */
 	bool hw_only; /* the profile installs skip_sw: VLAN devices are refused (the rule would
 	               * need the lower device with VLAN match/pop/push, see path.c) */
-	/* route lookups by address (four a connection, most to few hosts), direct-mapped */
-	struct fr_route_slot routes[FR_ROUTE_CACHE];
 };
 
 /* A ct_path_fn over fr_path_opts (ctx). */

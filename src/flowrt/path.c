@@ -99,33 +99,11 @@ static bool usable(const struct netstate_link *l, const char *what, char *why, s
 }
 
 /* The main-table unicast route the FIB picks for a, with its device; NULL with why. */
-/* netstate_route_lookup through the cache of o (the snapshot's generation checked). */
-static const struct netstate_route *lookup(struct fr_path_opts *o, int family,
-                                           const union tc_addr *a)
-{
-	size_t alen = family == AF_INET ? 4 : 16;
-	uint32_t h = 2166136261u;
-	struct fr_route_slot *slot;
-
-	for (size_t i = 0; i < alen; i++)
-		h = (h ^ ((const uint8_t *)a)[i]) * 16777619u;
-	slot = &o->routes[(h ^ h >> 16) % FR_ROUTE_CACHE];
-	if (slot->gen == o->snap_gen && o->snap_gen && slot->family == family &&
-	    memcmp(&slot->addr, a, alen) == 0)
-		return slot->route;
-	slot->gen = o->snap_gen;
-	slot->family = family;
-	memset(&slot->addr, 0, sizeof(slot->addr));
-	memcpy(&slot->addr, a, alen);
-	slot->route = netstate_route_lookup(o->snap, family, a);
-	return slot->route;
-}
-
-static const struct netstate_route *route_of(struct fr_path_opts *o, int family,
+static const struct netstate_route *route_of(const struct netstate_snapshot *s, int family,
                                              const union tc_addr *a, const char *what, char *why,
                                              size_t len)
 {
-	const struct netstate_route *r = lookup(o, family, a);
+	const struct netstate_route *r = netstate_route_lookup(s, family, a);
 	char ab[INET6_ADDRSTRLEN];
 
 	if (!r) {
@@ -154,7 +132,7 @@ static const struct netstate_route *route_of(struct fr_path_opts *o, int family,
 int fr_path_resolve(void *ctx, int family, const union tc_addr *src, const union tc_addr *dst,
                     struct flow_path *out, char *why, size_t len)
 {
-	struct fr_path_opts *o = ctx;
+	const struct fr_path_opts *o = ctx;
 	const struct netstate_snapshot *s = o->snap;
 	const struct netstate_route *rin, *rout;
 	const struct netstate_link *lin, *lout;
@@ -171,10 +149,10 @@ int fr_path_resolve(void *ctx, int family, const union tc_addr *src, const union
 		snprintf(why, len, "loopback, link-local or multicast address");
 		return -EINVAL;
 	}
-	rin = route_of(o, family, src, "source", why, len);
+	rin = route_of(s, family, src, "source", why, len);
 	if (!rin)
 		return -EHOSTUNREACH;
-	rout = route_of(o, family, dst, "destination", why, len);
+	rout = route_of(s, family, dst, "destination", why, len);
 	if (!rout)
 		return -EHOSTUNREACH;
 	lin = netstate_link_by_index(s, rin->oif);

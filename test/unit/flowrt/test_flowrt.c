@@ -494,7 +494,6 @@ static void test_path(void **state)
 	build_snap(&snap, 0x22, true);
 	memset(&o, 0, sizeof(o));
 	o.snap = &snap;
-	o.snap_gen = 1; /* route lookups cached */
 	o.pf = &f->plan->flowtables[0];
 
 	/* original direction of a masqueraded connection: client -> server */
@@ -571,21 +570,6 @@ static void test_path(void **state)
 	snap.links[1].mtu = 1400;
 	assert_int_equal(fr_path_resolve(&o, AF_INET, &s, &d, &p, why, sizeof(why)), -EMSGSIZE);
 	assert_non_null(strstr(why, "MTU 1400"));
-
-	snap.links[1].mtu = 1500;
-
-	/* route lookups are remembered for the snapshot's generation: which route matches
-	 * changes (10.0.2.0/24 narrowed to a /32, so 10.0.2.2 goes by the default gateway) and
-	 * is seen once the generation changes (fr_set_snapshot) */
-	for (size_t i = 0; i < snap.n_routes; i++)
-		if (snap.routes[i].family == AF_INET && snap.routes[i].dst_len == 24 &&
-		    snap.routes[i].oif == 2 && snap.routes[i].table == NETSTATE_TABLE_MAIN)
-			snap.routes[i].dst_len = 32;
-	assert_int_equal(fr_path_resolve(&o, AF_INET, &s, &d, &p, why, sizeof(why)), 0);
-	assert_int_equal(p.dst_mac[5], 0x22); /* the cached on-link route */
-	o.snap_gen = 2;
-	assert_int_equal(fr_path_resolve(&o, AF_INET, &s, &d, &p, why, sizeof(why)), 0);
-	assert_int_equal(p.dst_mac[5], 0xfe); /* the gateway's */
 
 	/* no snapshot */
 	o.snap = NULL;
