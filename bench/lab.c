@@ -21,17 +21,17 @@
  *   bench_lab verify DEV PEER N          a dump afterwards: missing, duplicates, orphans
  *   bench_lab rawdump DEV [FILE]         DEV's ingress dumped on a plain socket, not decoded
  *                                        (FILE: the datagrams saved, for decodecost)
- *   bench_lab decodecost FILE [REPS]     host: FILE's filters tc_decode()d, ns per filter
- *   bench_lab latency LAN WAN N          conntrack entry created -> event -> engine -> both
- *                                        rules acknowledged, N connections one at a time
- *   bench_lab flowpair LAN WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC
- *                                        install the two rules of one (unNATed) TCP connection
- *   bench_lab ctcreate FROM N [GAP_US]   conntrack entries FROM..FROM+N-1 (restart-daemon's
- *                                        masqueraded TCP connections) through ctnetlink,
- *                                        GAP_US apart
- *   bench_lab ctverify LAN WAN           every such entry has one rule of ours on LAN and one
- *                                        on WAN; no orphans, no duplicates (by cookie id)
- *   bench_lab ctdupe DEV K               a copy of the first K rules of ours at the next prio
+ *   bench_lab rawdump-terse DEV [FILE]   the same with TCA_DUMP_FLAGS_TERSE (handles, flags,
+ * actions' kinds, cookies and counters only) bench_lab ctrawdump                  the IPv4
+ * conntrack table dumped on a plain socket bench_lab decodecost FILE [REPS]     host: FILE's
+ * filters tc_decode()d, ns per filter bench_lab latency LAN WAN N          conntrack entry created
+ * -> event -> engine -> both rules acknowledged, N connections one at a time bench_lab flowpair LAN
+ * WAN CLIENT:PORT SERVER:PORT LAN-PEER-MAC WAN-PEER-MAC install the two rules of one (unNATed) TCP
+ * connection bench_lab ctcreate FROM N [GAP_US]   conntrack entries FROM..FROM+N-1
+ * (restart-daemon's masqueraded TCP connections) through ctnetlink, GAP_US apart bench_lab ctverify
+ * LAN WAN           every such entry has one rule of ours on LAN and one on WAN; no orphans, no
+ * duplicates (by cookie id) bench_lab ctdupe DEV K               a copy of the first K rules of
+ * ours at the next prio
  *
  * Each prints `time_s=<seconds>` for its timed part (and errors=<n>); exits 1 on any failure.
  */
@@ -39,6 +39,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -739,45 +741,27 @@ static int cmd_rs_setup(char **argv)
 
 /* The kernel's pace of a dump: RTM_GETTFILTER dump of DEV's ingress on a plain socket, the
  * messages counted, nothing decoded. */
-/* rawdump DEV [FILE]: FILE gets every datagram of the dump (a 4-byte length, then the bytes),
- * for decodecost on the host. */
-static int cmd_rawdump(char **argv, const char *save)
+/*
+ * Sends a dump request of len bytes on fd (an AF_NETLINK socket, bound) and reads every
+ * datagram of the reply without parsing more than the headers; out (when not NULL) gets each
+ * datagram (a 4-byte length, then the bytes). Prints "NAME: messages= bytes= time_s=".
+ */
+static void raw_dump(int fd, const void *req, size_t len, FILE *out, const char *save,
+                     const char *name)
 {
 	static uint8_t rbuf[1 << 16];
-	FILE *out = save ? fopen(save, "wb") : NULL;
-	struct {
-		struct nlmsghdr nlh;
-		struct tcmsg tcm;
-	} req;
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int sz = (int)RCVBUF;
-	size_t msgs = 0;
-	uint64_t t0;
+	size_t msgs = 0, bytes = 0;
+	uint64_t t0 = bench_now_ns();
 	bool done = false;
 
-	if (save && !out)
-		die("cannot write %s: %s", save, strerror(errno));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("cannot open rtnetlink: %s", strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	memset(&req, 0, sizeof(req));
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = RTM_GETTFILTER;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nlh.nlmsg_seq = 1;
-	req.tcm.tcm_family = AF_UNSPEC;
-	req.tcm.tcm_ifindex = (int)ifindex_of(argv[0]);
-	req.tcm.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
-	t0 = bench_now_ns();
-	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+	if (send(fd, req, len, 0) != (ssize_t)len)
 		die("send: %s", strerror(errno));
 	while (!done) {
 		ssize_t r = recv(fd, rbuf, sizeof(rbuf), 0);
 
 		if (r < 0)
 			die("recv: %s", strerror(errno));
+		bytes += (size_t)r;
 		if (out) {
 			uint32_t l = (uint32_t)r;
 
@@ -794,9 +778,75 @@ static int cmd_rawdump(char **argv, const char *save)
 			msgs++;
 		}
 	}
-	printf("rawdump: messages=%zu time_s=%.6f\n", msgs, (double)(bench_now_ns() - t0) / 1e9);
+	printf("%s: messages=%zu bytes=%zu time_s=%.6f\n", name, msgs, bytes,
+	       (double)(bench_now_ns() - t0) / 1e9);
+}
+
+static int raw_socket(int protocol)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	int sz = (int)RCVBUF;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("cannot open netlink (%d): %s", protocol, strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	return fd;
+}
+
+/* rawdump[-terse] DEV [FILE]: FILE gets every datagram of the dump (a 4-byte length, then the
+ * bytes), for decodecost on the host. terse: TCA_DUMP_FLAGS_TERSE. */
+static int cmd_rawdump(char **argv, const char *save, bool terse)
+{
+	FILE *out = save ? fopen(save, "wb") : NULL;
+	struct {
+		struct nlmsghdr nlh;
+		struct tcmsg tcm;
+		struct nlattr flags_hdr;
+		struct nla_bitfield32 flags;
+	} req;
+	int fd;
+
+	if (save && !out)
+		die("cannot write %s: %s", save, strerror(errno));
+	fd = raw_socket(NETLINK_ROUTE);
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = terse ? sizeof(req) : NLMSG_LENGTH(sizeof(req.tcm));
+	req.nlh.nlmsg_type = RTM_GETTFILTER;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nlh.nlmsg_seq = 1;
+	req.tcm.tcm_family = AF_UNSPEC;
+	req.tcm.tcm_ifindex = (int)ifindex_of(argv[0]);
+	req.tcm.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	req.flags_hdr.nla_len = sizeof(req.flags_hdr) + sizeof(req.flags);
+	req.flags_hdr.nla_type = TCA_DUMP_FLAGS;
+	req.flags.value = req.flags.selector = TCA_DUMP_FLAGS_TERSE;
+	raw_dump(fd, &req, req.nlh.nlmsg_len, out, save, "rawdump");
 	if (out && fclose(out))
 		die("cannot write %s", save);
+	close(fd);
+	return 0;
+}
+
+/* ctrawdump: the IPv4 conntrack table dumped on a plain socket, not parsed (the kernel's pace
+ * for the restart's conntrack dump). */
+static int cmd_ctrawdump(void)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct nfgenmsg nfg;
+	} req;
+	int fd = raw_socket(NETLINK_NETFILTER);
+
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nlh.nlmsg_seq = 1;
+	req.nfg.nfgen_family = AF_INET;
+	req.nfg.version = NFNETLINK_V0;
+	raw_dump(fd, &req, sizeof(req), NULL, NULL, "ctrawdump");
 	close(fd);
 	return 0;
 }
@@ -1597,7 +1647,11 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "corecost") == 0 && nargs == 1)
 		return cmd_corecost(argv + 2);
 	if (strcmp(cmd, "rawdump") == 0 && (nargs == 1 || nargs == 2))
-		return cmd_rawdump(argv + 2, nargs == 2 ? argv[3] : NULL);
+		return cmd_rawdump(argv + 2, nargs == 2 ? argv[3] : NULL, false);
+	if (strcmp(cmd, "rawdump-terse") == 0 && (nargs == 1 || nargs == 2))
+		return cmd_rawdump(argv + 2, nargs == 2 ? argv[3] : NULL, true);
+	if (strcmp(cmd, "ctrawdump") == 0 && nargs == 0)
+		return cmd_ctrawdump();
 	if (strcmp(cmd, "decodecost") == 0 && (nargs == 1 || nargs == 2))
 		return cmd_decodecost(argv + 2, nargs == 2 ? parse_count(argv[3]) : 10);
 	if (strcmp(cmd, "count") == 0 && nargs == 1)

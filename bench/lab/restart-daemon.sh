@@ -96,6 +96,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
     raw_in=$(awk -v a="$(field time_s "$a")" -v b="$(field time_s "$b")" 'BEGIN{printf "%.3f", a+b}')
     raw_s=$(secs "$t0" "$t1")
     echo "rep $rep: $a / $b" >&2
+    # the kernel's pace for a terse tc dump and for the conntrack dump (baselines, not timed above)
+    echo "rep $rep: terse $(lab_router "$TOOL" rawdump-terse "$LAN") / $(lab_router "$TOOL" rawdump-terse "$WAN")"
+    echo "rep $rep: conntrack $(lab_router "$TOOL" ctrawdump)"
     # the same dump through our netlink core (every filter decoded), no adoption
     t0=$(now)
     lab_router "$TOOL" count "$LAN" >/dev/null

@@ -265,4 +265,20 @@ struct nlc_tc_dump_stats {
 int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
                 struct nlc_tc_dump_stats *st, struct nlc_extack *ext);
 
+struct nlc_tc_brief_dump_cb {
+	int (*rule)(void *ctx, const struct tc_brief *b); /* each flower filter; < 0 stops */
+	void (*reset)(void *ctx, enum tc_hook hook);      /* optional: as nlc_tc_dump_cb's */
+	void *ctx;
+	bool no_stats; /* the counters are not needed (TC_BRIEF_NO_STATS) */
+};
+
+/*
+ * The same as a terse dump (TCA_DUMP_FLAGS_TERSE, Linux 5.10): each flower filter's place,
+ * flags, action cookie and counters only (tc_decode_brief), a fraction of the kernel's work and
+ * bytes of a full dump. A kernel without terse dumps sends full filters, read the same way.
+ * Filters tc_decode_brief does not take (not flower, malformed) are counted as skipped.
+ */
+int nlc_tc_dump_brief(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_brief_dump_cb *cb,
+                      struct nlc_tc_dump_stats *st, struct nlc_extack *ext);
+
 #endif

@@ -250,6 +250,20 @@ struct tc_rule {
 	struct tc_rule_state state;
 };
 
+/*
+ * A filter as a terse dump (TCA_DUMP_FLAGS_TERSE) shows it: its place, the flower flags, how
+ * many actions it has, their cookie and counters. Neither the match nor the actions' options,
+ * and no lastused_ms (state.lastused_ms stays 0).
+ */
+struct tc_brief {
+	struct tc_id id;
+	bool skip_sw, skip_hw;
+	uint8_t n_actions;
+	uint8_t cookie_len;
+	uint8_t cookie[TC_COOKIE_MAX];
+	struct tc_rule_state state;
+};
+
 /* A growable array of rules: the one rule container that owns heap memory. Start it zeroed. */
 struct tc_rule_vec {
 	struct tc_rule *v;

@@ -35,6 +35,19 @@ int tc_encode(const struct tc_rule *r, enum tc_msg_op op, uint16_t nlmsg_flags, 
  */
 int tc_decode(const void *nlh, size_t len, struct tc_rule *r, char *err, size_t errlen);
 
+/*
+ * Decodes a flower filter's message into b: what a terse dump carries (struct tc_brief). A
+ * full message is read the same way (its match and action options skipped, not checked).
+ * Returns 0, -ENOENT when the message is not a flower filter, or -EINVAL (reason in err).
+ */
+int tc_decode_brief(const void *nlh, size_t len, struct tc_brief *b, char *err, size_t errlen);
+
+/* The same; TC_BRIEF_NO_STATS in flags: the actions' counters are not read (b->state has the
+ * flags' part only), a third of the work for a dump that needs the cookies alone. */
+#define TC_BRIEF_NO_STATS 1u
+int tc_decode_brief_flags(const void *nlh, size_t len, struct tc_brief *b, unsigned flags,
+                          char *err, size_t errlen);
+
 /* Gives the device name for an ifindex when printing; returns NULL when it has none. */
 typedef const char *(*tc_ifname_fn)(void *ctx, uint32_t ifindex, char buf[IFNAMSIZ]);
 

@@ -37,6 +37,16 @@ static const struct {
     {K_IPS_OFFLOAD, CT_ST_OFFLOAD},       {K_IPS_HW_OFFLOAD, CT_ST_HW_OFFLOAD},
 };
 
+uint32_t ct_status_from_ips(uint32_t ips)
+{
+	uint32_t st = 0;
+
+	for (size_t i = 0; i < sizeof(status_map) / sizeof(status_map[0]); i++)
+		if (ips & status_map[i].ips)
+			st |= status_map[i].ours;
+	return st;
+}
+
 static int get_tuple(const struct nf_conntrack *ct, bool reply, int family, uint8_t proto,
                      struct flow_tuple *t)
 {
@@ -111,9 +121,7 @@ int ct_event_from_nfct(int nfct_type, const struct nf_conntrack *ct, struct ct_e
 	if (nfct_attr_is_set(ct, ATTR_ID))
 		ev->id = nfct_get_attr_u32(ct, ATTR_ID);
 	ips = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
-	for (size_t i = 0; i < sizeof(status_map) / sizeof(status_map[0]); i++)
-		if (ips & status_map[i].ips)
-			ev->status |= status_map[i].ours;
+	ev->status = ct_status_from_ips(ips);
 	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME)) {
 		const char *h = nfct_get_attr(ct, ATTR_HELPER_NAME);
 
@@ -368,6 +376,8 @@ int ct_dump(struct nfct_handle *h, const struct ct_handler *hd)
 	uint32_t family = AF_UNSPEC;
 	int rc = 0;
 
+	/* through the library (ct_dump_fd, which reads the messages itself, is not used here:
+	 * the daemon stopped answering in it once in lab.daemon_flow, docs/benchmarks.md) */
 	nfct_callback_unregister(h);
 	errno = 0;
 	if (nfct_callback_register(h, NFCT_T_ALL, handler_cb, (void *)hd) < 0)

@@ -29,11 +29,13 @@
  *    daemon was down) is an orphan that only fr_adopt_end deletes. The operation is held
  *    (ad.retry) and queued again after those deletes.
  *
- * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id).
+ * Cookies: each rule's actions carry nto_cookie_make(owner of the flowtable, conntrack id) and
+ * the check of the rule's contents (rule_check), which the adoption compares.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +88,12 @@ struct fr_later {
 	uint32_t ft, ct_id;
 };
 
-/* One rule of ours found installed at start (the adoption index: 48 bytes a rule, never a
- * struct tc_rule). digest: a hash of the rule's tc_encode() bytes with handle 0 (the id's
- * other fields, match, actions, cookie; not the kernel's state). */
+/* One rule of ours found installed at start (the adoption index: 32 bytes a rule, never a
+ * struct tc_rule), from a terse dump: its place and cookie (owner, conntrack id, and the check
+ * of its contents, rule_check). */
 struct fr_inst {
-	uint64_t rule_id; /* the cookie's rule id: the conntrack id */
-	uint64_t digest;
+	uint32_t rule_id; /* the cookie's rule id: the conntrack id */
+	uint32_t check;
 	uint32_t owner, ifindex, chain, handle;
 	uint16_t prio, protocol;
 	uint8_t hook, claimed;
@@ -135,6 +137,110 @@ static void lat_add(struct fr_latency *l, uint64_t ns)
 
 	l->us[l->n % FR_LAT_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	l->n++;
+}
+
+/*
+ * The check in our cookie (bytes 8..11): a 32-bit hash of what tc_rule_equal() compares, handle
+ * excepted: the id's other fields, the flower key, mask and flags, the actions in use and the
+ * cookie with its check bytes 0, as bytes (rule_check). Built rules start zeroed (tc_rule_init,
+ * tc_rule_add_action), so equal rules of one build hash equal; another build's layout, or a
+ * rule equal under tc_rule_equal but filled differently, only costs a replace in place. The
+ * adoption after a restart compares it with the check in an installed rule's cookie, read from
+ * a terse dump: the match and actions are not dumped at all. A rule whose contents differ but
+ * whose check collides (1 in 2^32 a changed rule) would be kept.
+ */
+struct hstate {
+	uint64_t a, b;
+};
+
+/* Two multiply lanes over the bytes: each step is a bijection of a lane's state for a given
+ * word, so inputs that differ in one word leave different states; the shifts at the end of each
+ * part bring high bits down. */
+static void mix(struct hstate *h, const void *p, size_t n)
+{
+	const uint8_t *c = p;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint64_t w0, w1;
+
+		memcpy(&w0, c + i, 8);
+		memcpy(&w1, c + i + 8, 8);
+		h->a = (h->a ^ w0) * 0x9e3779b97f4a7c15ull;
+		h->b = (h->b ^ w1) * 0xc2b2ae3d27d4eb4full;
+	}
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, c + i, 8);
+		h->a = (h->a ^ w) * 0x9e3779b97f4a7c15ull;
+	}
+	for (; i < n; i++)
+		h->b = (h->b ^ c[i]) * 0x100000001b3ull;
+	h->a ^= h->a >> 31;
+	h->b ^= h->b >> 29;
+}
+
+/* The bytes of an action that hold what it does: its kind, verdict and its kind's part of the
+ * union (a pedit's ops in use only). */
+static size_t action_span(const struct tc_action *a)
+{
+	size_t n;
+
+	switch (a->kind) {
+	case TC_ACTION_PEDIT:
+		n = a->pedit.n_ops <= TC_PEDIT_MAX_OPS ? a->pedit.n_ops : TC_PEDIT_MAX_OPS;
+		return offsetof(struct tc_action, pedit.ops) + n * sizeof(a->pedit.ops[0]);
+	case TC_ACTION_MIRRED:
+		return offsetof(struct tc_action, mirred) + sizeof(a->mirred);
+	case TC_ACTION_CSUM:
+		return offsetof(struct tc_action, csum) + sizeof(a->csum);
+	case TC_ACTION_VLAN:
+		return offsetof(struct tc_action, vlan) + sizeof(a->vlan);
+	case TC_ACTION_CT:
+		return offsetof(struct tc_action, ct) + sizeof(a->ct);
+	default:
+		return offsetof(struct tc_action, mirred); /* gact: the verdict */
+	}
+}
+
+/* The check of rule r carrying cookie (its check bytes taken as 0): the id's fields but the
+ * handle, the flower key, mask and flags, each action's span, the cookie. */
+static uint32_t rule_check(const struct tc_rule *r, const uint8_t cookie[NTO_COOKIE_LEN])
+{
+	struct tc_id id = r->id;
+	struct hstate h = {14695981039346656037ull, 0x243f6a8885a308d3ull};
+	uint8_t n = r->n_actions <= TC_RULE_MAX_ACTIONS ? r->n_actions : TC_RULE_MAX_ACTIONS;
+	uint8_t c[NTO_COOKIE_LEN];
+	uint64_t x;
+	uint32_t v;
+
+	memcpy(c, cookie, sizeof(c));
+	nto_cookie_set_check(c, 0);
+	id.handle = 0;
+	mix(&h, &id, sizeof(id));
+	mix(&h, &r->flower, sizeof(r->flower));
+	mix(&h, &n, 1);
+	for (uint8_t i = 0; i < n; i++)
+		mix(&h, &r->actions[i], action_span(&r->actions[i]));
+	mix(&h, c, sizeof(c));
+	/* murmur3's 64-bit finalizer over both lanes */
+	x = h.a ^ (h.b << 32 | h.b >> 32);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	v = (uint32_t)(x ^ x >> 32);
+	return v ? v : 1;
+}
+
+/* The cookie of flowtable ft's rule r for conntrack id ct_id: owner, id, and the check. */
+static void install_cookie(const struct fr_ft *ft, const struct tc_rule *r, uint32_t ct_id,
+                           uint8_t cookie[NTO_COOKIE_LEN])
+{
+	nto_cookie_make(cookie, ft->owner, ct_id);
+	nto_cookie_set_check(cookie, rule_check(r, cookie));
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -290,12 +396,15 @@ static bool cancel_install(struct fr_op *v, size_t *n, uint32_t ft, const struct
 	return false;
 }
 
-static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op *o);
+static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, const struct ct_op *op,
+                        uint8_t cookie[2][NTO_COOKIE_LEN], uint32_t handle[2]);
 
 static int sink(void *ctx, const struct ct_op *op)
 {
 	struct fr_ft *ft = ctx;
 	struct fr_core *rt = ft->rt;
+	uint8_t cookie[2][NTO_COOKIE_LEN];
+	uint32_t handle[2];
 	struct fr_op *o;
 
 	if (op->kind == CT_OP_INSTALL) {
@@ -316,6 +425,14 @@ static int sink(void *ctx, const struct ct_op *op)
 		/* nor does a held one (adoption); one of its rules may be in: the DELETE goes */
 		cancel_install(rt->ad.retry, &rt->ad.n_retry, ft->index, op);
 	}
+	if (op->kind == CT_OP_INSTALL) {
+		for (int d = 0; d < 2; d++) {
+			install_cookie(ft, &op->rules[d], op->ct_id, cookie[d]);
+			handle[d] = op->rules[d].id.handle;
+		}
+		if (rt->ad.active && adopt_match(rt, ft, op, cookie, handle))
+			return 0; /* both rules are in the kernel already: nothing queued */
+	}
 	o = op_push(rt);
 	if (!o)
 		return -ENOMEM;
@@ -333,11 +450,11 @@ static int sink(void *ctx, const struct ct_op *op)
 	    op->kind == CT_OP_INSTALL && rt->admit_mode == FR_ADMIT_EVENT ? mono_ns() : 0;
 	if (op->kind == CT_OP_INSTALL)
 		for (int d = 0; d < 2; d++) {
-			nto_cookie_make(o->rules[d].cookie, ft->owner, op->ct_id);
+			memcpy(o->rules[d].cookie, cookie[d], NTO_COOKIE_LEN);
 			o->rules[d].cookie_len = NTO_COOKIE_LEN;
+			o->rules[d].id.handle =
+			    handle[d]; /* an installed rule's, replaced in place */
 		}
-	if (op->kind == CT_OP_INSTALL && rt->ad.active && adopt_match(rt, ft, o))
-		rt->n_ops--; /* both rules are in the kernel already */
 	return 0;
 }
 
@@ -1091,62 +1208,63 @@ void fr_remove_all(struct fr_core *rt)
 
 /* ---- adoption after a restart ------------------------------------------------------------- */
 
-/*
- * A 64-bit hash of what tc_rule_equal() compares, handle excepted: the id's other fields, the
- * flower key, mask and flags, the actions in use and the cookie, as bytes. Decoded and built
- * rules both start zeroed (tc_decode, tc_rule_init, tc_rule_add_action), so equal rules hash
- * equal whenever they were filled alike; a rule filled differently but equal under
- * tc_rule_equal (bits under a zero mask, say) only costs a replace in place. The index is keyed
- * by owner, conntrack id and place first, so a digest only ever separates the few rules of one
- * connection. (tc_encode bytes would be canonical, but encoding every dumped rule doubled the
- * dump's cost in the lab VM.)
- */
-static void mix(uint64_t *h, const void *p, size_t n)
+static bool inst_less(const struct fr_inst *x, const struct fr_inst *y)
 {
-	const uint8_t *b = p;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, 8);
-		*h = (*h ^ w) * 0x100000001b3ull;
-		*h ^= *h >> 29;
-	}
-	for (; i < n; i++)
-		*h = (*h ^ b[i]) * 0x100000001b3ull;
-}
-
-static uint64_t rule_digest(const struct tc_rule *r)
-{
-	struct tc_id id = r->id;
-	uint64_t h = 14695981039346656037ull;
-	uint8_t n = r->n_actions <= TC_RULE_MAX_ACTIONS ? r->n_actions : TC_RULE_MAX_ACTIONS;
-	uint8_t cl = r->cookie_len <= TC_COOKIE_MAX ? r->cookie_len : TC_COOKIE_MAX;
-
-	id.handle = 0;
-	mix(&h, &id, sizeof(id));
-	mix(&h, &r->flower, sizeof(r->flower));
-	mix(&h, &n, 1);
-	mix(&h, r->actions, n * sizeof(r->actions[0]));
-	mix(&h, &cl, 1);
-	mix(&h, r->cookie, cl);
-	return h ? h : 1;
-}
-
-static int inst_cmp(const void *a, const void *b)
-{
-	const struct fr_inst *x = a, *y = b;
-
 	if (x->owner != y->owner)
-		return x->owner < y->owner ? -1 : 1;
+		return x->owner < y->owner;
 	if (x->rule_id != y->rule_id)
-		return x->rule_id < y->rule_id ? -1 : 1;
+		return x->rule_id < y->rule_id;
 	if (x->ifindex != y->ifindex)
-		return x->ifindex < y->ifindex ? -1 : 1;
-	if (x->handle != y->handle)
-		return x->handle < y->handle ? -1 : 1;
-	return 0;
+		return x->ifindex < y->ifindex;
+	return x->handle < y->handle;
+}
+
+/* Sorts v (n entries) by owner, rule id, ifindex, handle: a bottom-up merge sort with the
+ * comparison inline, through tmp (room for n, or NULL: allocated here; qsort's indirect calls
+ * were most of the index's cost). */
+static void inst_sort(struct fr_inst *v, size_t n, struct fr_inst *tmp)
+{
+	struct fr_inst *src = v, *dst, *own = NULL;
+
+	if (n < 2)
+		return;
+	if (!tmp) {
+		own = tmp = malloc(n * sizeof(*v));
+		if (!tmp) { /* insertion sort: slow, but sorted */
+			for (size_t i = 1; i < n; i++) {
+				struct fr_inst e = v[i];
+				size_t j = i;
+
+				for (; j > 0 && inst_less(&e, &v[j - 1]); j--)
+					v[j] = v[j - 1];
+				v[j] = e;
+			}
+			return;
+		}
+	}
+	dst = tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				dst[k++] = inst_less(&src[j], &src[i]) ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		{
+			struct fr_inst *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(own);
 }
 
 void fr_adopt_begin(struct fr_core *rt)
@@ -1157,9 +1275,9 @@ void fr_adopt_begin(struct fr_core *rt)
 	memset(&rt->ad.st, 0, sizeof(rt->ad.st));
 }
 
-int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r)
+int fr_adopt_rule(struct fr_core *rt, const struct tc_brief *b)
 {
-	uint32_t owner = nto_cookie_owner_of(r);
+	uint32_t owner = nto_cookie_owner_in(b->cookie, b->cookie_len);
 	struct fr_inst *e;
 	bool mine = false;
 
@@ -1181,14 +1299,15 @@ int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r)
 	e = &rt->ad.v[rt->ad.n++];
 	memset(e, 0, sizeof(*e));
 	e->owner = owner;
-	e->rule_id = nto_cookie_rule_id_of(r);
-	e->ifindex = r->id.ifindex;
-	e->chain = r->id.chain;
-	e->handle = r->id.handle;
-	e->prio = r->id.prio;
-	e->protocol = r->id.protocol;
-	e->hook = (uint8_t)r->id.hook;
-	e->digest = r->id.block_index ? 0 : rule_digest(r);
+	e->rule_id = nto_cookie_rule_id_in(b->cookie, b->cookie_len);
+	e->ifindex = b->id.ifindex;
+	e->chain = b->id.chain;
+	e->handle = b->id.handle;
+	e->prio = b->id.prio;
+	e->protocol = b->id.protocol;
+	e->hook = (uint8_t)b->id.hook;
+	/* 0 (a rule of a version without the check, or on a block): never adopted as equal */
+	e->check = b->id.block_index ? 0 : nto_cookie_check_in(b->cookie, b->cookie_len);
 	rt->ad.st.found++;
 	return 0;
 }
@@ -1209,7 +1328,7 @@ void fr_adopt_index(struct fr_core *rt)
 	uint32_t max = 0;
 
 	if (rt->ad.n)
-		qsort(rt->ad.v, rt->ad.n, sizeof(*rt->ad.v), inst_cmp);
+		inst_sort(rt->ad.v, rt->ad.n, NULL);
 	for (size_t i = 0; i < rt->ad.n; i++)
 		max = rt->ad.v[i].handle > max ? rt->ad.v[i].handle : max;
 	/* new rules get handles above every installed one: a replace at an adopted rule's
@@ -1226,15 +1345,17 @@ static bool same_slot(const struct fr_inst *e, const struct tc_id *id)
 }
 
 /*
- * An INSTALL during the start-up dump: the installed rules of its connection (owner, conntrack
- * id) that are equal to the planned ones are adopted (true: nothing to send); otherwise the
- * planned rules take the handles of installed rules in the same place (replaced in place) or
- * stay new. Installed rules no flow claims are deleted by fr_adopt_end.
+ * An INSTALL during the start-up dump (cookie: its rules' cookies, checks included): the
+ * installed rules of its connection (owner, conntrack id) that are equal to the planned ones
+ * are adopted (true: nothing to send; handle[] theirs); otherwise the planned rules take the
+ * handles of installed rules in the same place (handle[d] set: replaced in place) or stay new.
+ * Installed rules no flow claims are deleted by fr_adopt_end.
  */
-static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op *o)
+static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, const struct ct_op *op,
+                        uint8_t cookie[2][NTO_COOKIE_LEN], uint32_t handle[2])
 {
 	struct fr_adopt *ad = &rt->ad;
-	struct fr_inst key = {.owner = ft->owner, .rule_id = o->ct_id};
+	struct fr_inst key = {.owner = ft->owner, .rule_id = op->ct_id};
 	size_t lo = 0, hi = ad->n, end;
 	long m[2] = {-1, -1};
 
@@ -1255,22 +1376,22 @@ static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op
 	if (lo == end)
 		return false;
 	for (int d = 0; d < 2; d++) {
-		uint64_t dg = rule_digest(&o->rules[d]);
+		uint32_t check = nto_cookie_check_in(cookie[d], NTO_COOKIE_LEN);
 
 		for (size_t i = lo; i < end; i++)
-			if (!ad->v[i].claimed && (long)i != m[0] &&
-			    same_slot(&ad->v[i], &o->rules[d].id) && ad->v[i].digest == dg) {
+			if (!ad->v[i].claimed && (long)i != m[0] && check &&
+			    same_slot(&ad->v[i], &op->rules[d].id) && ad->v[i].check == check) {
 				m[d] = (long)i;
 				break;
 			}
 	}
 	ad->fix = true;
 	ad->fix_ft = ft->index;
-	ad->fix_key = o->key;
+	ad->fix_key = *op->key;
 	if (m[0] >= 0 && m[1] >= 0) {
 		for (int d = 0; d < 2; d++) {
 			ad->v[m[d]].claimed = 1;
-			ad->fix_handle[d] = ad->v[m[d]].handle;
+			handle[d] = ad->fix_handle[d] = ad->v[m[d]].handle;
 		}
 		ad->st.adopted += 2;
 		return true;
@@ -1280,14 +1401,14 @@ static bool adopt_match(struct fr_core *rt, const struct fr_ft *ft, struct fr_op
 	for (int d = 0; d < 2; d++) {
 		for (size_t i = lo; i < end && m[d] < 0; i++)
 			if (!ad->v[i].claimed && (long)i != m[1 - d] &&
-			    same_slot(&ad->v[i], &o->rules[d].id))
+			    same_slot(&ad->v[i], &op->rules[d].id))
 				m[d] = (long)i;
 		if (m[d] >= 0) {
 			ad->v[m[d]].claimed = 1;
-			o->rules[d].id.handle = ad->v[m[d]].handle;
+			handle[d] = ad->v[m[d]].handle;
 			ad->st.replaced++;
 		}
-		ad->fix_handle[d] = o->rules[d].id.handle;
+		ad->fix_handle[d] = handle[d];
 	}
 	return false;
 }

@@ -374,11 +374,11 @@ static void adopt_cb_reset(void *ctx, enum tc_hook hook)
 	fr_adopt_reset(c->rt->core, c->ifindex, hook);
 }
 
-static int adopt_cb_rule_r(void *ctx, const struct tc_rule *r)
+static int adopt_cb_rule(void *ctx, const struct tc_brief *b)
 {
 	struct adopt_reset_ctx *c = ctx;
 
-	return fr_adopt_rule(c->rt->core, r);
+	return fr_adopt_rule(c->rt->core, b);
 }
 
 #define FR_MAX_DEVS 256
@@ -426,8 +426,9 @@ static size_t flow_scope(const struct plan *plan, struct owners *o, uint32_t *de
  * Prepares the flow-strategy devices: a clsact qdisc on each, and a previous run's
  * per-connection rules (kill -9, crash, on_stop = keep) indexed for adoption by the start-up
  * conntrack dump (fr_adopt_*: equal rules of live connections are kept, the rest replaced or
- * deleted). Only rules whose cookie names one of the plan's flow-strategy flowtables, on their
- * devices. When a device's dump fails, adoption is dropped and those rules are deleted instead
+ * deleted), read from a terse dump (nlc_tc_dump_brief). Only rules whose cookie names one of
+ * the plan's flow-strategy flowtables, on their devices. When a device's dump fails, adoption
+ * is dropped and those rules are deleted instead
  * (the conntrack dump installs fresh ones). Returns the number deleted that way (0 when
  * adopting), or a negative errno.
  */
@@ -454,13 +455,13 @@ static long remove_leftovers(struct flowrt *rt, const struct plan *plan, char *e
 	fr_adopt_begin(rt->core);
 	for (size_t i = 0; i < n; i++) {
 		struct adopt_reset_ctx c = {.rt = rt, .ifindex = devs[i]};
-		struct nlc_tc_dump_cb cb = {
-		    .rule = adopt_cb_rule_r, .reset = adopt_cb_reset, .ctx = &c};
+		struct nlc_tc_brief_dump_cb cb = {
+		    .rule = adopt_cb_rule, .reset = adopt_cb_reset, .ctx = &c, .no_stats = true};
 		struct nlc_extack ext;
 		int rc;
 
 		memset(&ext, 0, sizeof(ext));
-		rc = nlc_tc_dump(rt->o.rtnl, devs[i], &cb, NULL, &ext);
+		rc = nlc_tc_dump_brief(rt->o.rtnl, devs[i], &cb, NULL, &ext);
 		if (rc && rc != -ENODEV && rc != -ENOENT && rc != -EINVAL) {
 			rlog(rt, LOG_LEVEL_WARNING,
 			     "flow: dump of ifindex %u for adoption: %s%s%s: rules of an earlier "
@@ -515,6 +516,42 @@ static void check_flowtable_timeouts(struct flowrt *rt)
 		    ": a connection a software flowtable held dies when its flowtable entry idles "
 		    "out; raise the conntrack timeout or lower the flowtable's");
 	rlog(rt, LOG_LEVEL_WARNING, "flow: %s", rt->timeout_note);
+}
+
+/*
+ * The adoption a start and a re-plan share: the plan's flow devices dumped tersely and their
+ * rules of ours indexed (remove_leftovers), the network snapshot, the conntrack dump (equal
+ * rules of live connections adopted, changed ones replaced in place), the unclaimed rules
+ * deleted, the installs sent. t[]: when the conntrack dump began, ended, and the deletes
+ * ended (ev_now_ms). Returns the conntrack dump's result (on failure a resync is scheduled).
+ */
+static int reconcile(struct flowrt *rt, const struct plan *plan, const char *what, uint64_t t[3])
+{
+	char why[512];
+	long gone = remove_leftovers(rt, plan, why, sizeof(why));
+	int rc;
+
+	if (gone < 0)
+		rlog(rt, LOG_LEVEL_WARNING, "flow: %s: per-connection rules found installed: %s",
+		     what, why);
+	else if (gone > 0)
+		rlog(rt, LOG_LEVEL_INFO,
+		     "flow: %s: deleted %ld per-connection rules found installed; live "
+		     "connections are offloaded again from the conntrack dump",
+		     what, gone);
+	t[0] = ev_now_ms();
+	take_snapshot(rt);
+	rc = fr_resync(rt->core, now_s());
+	if (rc) {
+		rlog(rt, LOG_LEVEL_WARNING, "flow: %s: conntrack dump: %s (retried)", what,
+		     strerror(-rc));
+		schedule_resync(rt);
+	}
+	t[1] = ev_now_ms();
+	fr_adopt_end(rt->core);
+	t[2] = ev_now_ms();
+	fr_flush(rt->core);
+	return rc;
 }
 
 int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct plan *plan,
@@ -604,32 +641,9 @@ int flowrt_start(struct flowrt **out, const struct flowrt_opts *o, const struct 
 	}
 	rt->fd_added = true;
 	t0 = ev_now_ms();
-	{
-		char why[512];
-		long gone = remove_leftovers(rt, plan, why, sizeof(why));
-
-		if (gone < 0)
-			rlog(rt, LOG_LEVEL_WARNING, "flow: leftover rules of an earlier run: %s",
-			     why);
-		else if (gone > 0)
-			rlog(rt, LOG_LEVEL_INFO,
-			     "flow: deleted %ld per-connection rules of an earlier run; live "
-			     "connections are offloaded again from the conntrack dump",
-			     gone);
-	}
-	t[0] = ev_now_ms();
-	take_snapshot(rt);
 	/* the initial state: everything conntrack holds now (events queue meanwhile); rules of
 	 * an earlier run that match are adopted, the rest deleted before the installs go out */
-	rc = fr_resync(rt->core, now_s());
-	if (rc)
-		rlog(rt, LOG_LEVEL_WARNING, "initial conntrack dump: %s (retried)", strerror(-rc));
-	if (rc)
-		schedule_resync(rt);
-	t[1] = ev_now_ms();
-	fr_adopt_end(rt->core);
-	t[2] = ev_now_ms();
-	fr_flush(rt->core);
+	reconcile(rt, plan, "start", t);
 	{
 		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);
 		uint64_t ms = ev_now_ms() - t0;
@@ -680,7 +694,8 @@ int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
 	size_t n_new = flow_scope(plan, &new_o, new_d), n_all = 0, n_dropped = 0;
 	char err[512];
 	uint64_t t0 = ev_now_ms();
-	long gone_rules = 0, moved_rules = 0, left;
+	uint64_t t[3];
+	long gone_rules = 0, moved_rules = 0;
 	int rc;
 
 	for (size_t i = 0; i < old_o.n; i++) {
@@ -713,18 +728,7 @@ int flowrt_set_plan(struct flowrt *rt, const struct plan *plan)
 		                                &kept, err, sizeof(err));
 	if (moved_rules < 0)
 		rlog(rt, LOG_LEVEL_WARNING, "flow: rules on devices the plan dropped: %s", err);
-	left = remove_leftovers(rt, plan, err, sizeof(err));
-	if (left < 0)
-		rlog(rt, LOG_LEVEL_WARNING, "flow: rules of the previous plan: %s", err);
-	take_snapshot(rt);
-	rc = fr_resync(rt->core, now_s());
-	if (rc) {
-		rlog(rt, LOG_LEVEL_WARNING, "conntrack dump after the re-plan: %s (retried)",
-		     strerror(-rc));
-		schedule_resync(rt);
-	}
-	fr_adopt_end(rt->core);
-	fr_flush(rt->core);
+	rc = reconcile(rt, plan, "re-plan", t);
 	fr_set_replan_reconcile_ms(rt->core, ev_now_ms() - t0);
 	{
 		const struct fr_adopt_stats *as = fr_adopt_stats(rt->core);

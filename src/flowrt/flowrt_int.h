@@ -91,13 +91,14 @@ void fr_dump_entry(struct fr_core *rt, const struct ct_event *ev);
 void fr_dump_end(struct fr_core *rt, bool complete, uint32_t now_s);
 
 /*
- * Adoption at start (after a restart): fr_adopt_begin, fr_adopt_rule for every filter a tc dump
- * of the flowtables' devices finds (rules of ours whose cookie owner is a flow-strategy
- * flowtable of the plan are indexed, 48 bytes each; fr_adopt_reset forgets a device hook's when
+ * Adoption at start (after a restart): fr_adopt_begin, fr_adopt_rule for every filter a terse
+ * tc dump of the flowtables' devices finds (rules of ours whose cookie owner is a flow-strategy
+ * flowtable of the plan are indexed, 32 bytes each; fr_adopt_reset forgets a device hook's when
  * its dump restarts), fr_adopt_index (sorts; new handles start above the installed ones), then
- * a conntrack dump (fr_resync): a connection whose planned rules are equal to installed rules
- * of its conntrack id (same owner, device, prio, protocol; same encoding but the handle) adopts
- * them without a netlink write; otherwise its rules replace installed ones of that connection
+ * a conntrack dump (fr_resync): a connection whose planned rules equal installed rules of its
+ * conntrack id (same owner, device, chain, prio, protocol; the same check of the contents in
+ * the cookie, see rule_check in core.c) adopts them without a netlink write; otherwise its
+ * rules replace installed ones of that connection
  * in place, or are new. fr_adopt_end deletes every indexed rule no connection claimed
  * (orphans, duplicates, what a changed plan refuses) and returns the number gone; then
  * fr_flush sends the replaces and installs still pending. Installs flushed during the dump
@@ -113,7 +114,7 @@ struct fr_adopt_stats {
 	uint64_t reconcile_ms; /* flowrt_start: tc dump to the last install acknowledged */
 };
 void fr_adopt_begin(struct fr_core *rt);
-int fr_adopt_rule(struct fr_core *rt, const struct tc_rule *r);
+int fr_adopt_rule(struct fr_core *rt, const struct tc_brief *b);
 void fr_adopt_reset(struct fr_core *rt, uint32_t ifindex, enum tc_hook hook);
 void fr_adopt_index(struct fr_core *rt);
 size_t fr_adopt_end(struct fr_core *rt);

@@ -11,13 +11,48 @@
 
 const uint8_t nto_cookie_magic[4] = {'n', 't', 'o', 1};
 
-void nto_cookie_make(uint8_t cookie[NTO_COOKIE_LEN], uint32_t owner, uint64_t rule_id)
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void nto_cookie_make(uint8_t cookie[NTO_COOKIE_LEN], uint32_t owner, uint32_t rule_id)
 {
 	memcpy(cookie, nto_cookie_magic, 4);
-	for (int i = 0; i < 4; i++)
-		cookie[4 + i] = (uint8_t)(owner >> (24 - 8 * i));
-	for (int i = 0; i < 8; i++)
-		cookie[8 + i] = (uint8_t)(rule_id >> (56 - 8 * i));
+	put_be32(cookie + 4, owner);
+	put_be32(cookie + 8, 0);
+	put_be32(cookie + 12, rule_id);
+}
+
+void nto_cookie_set_check(uint8_t cookie[NTO_COOKIE_LEN], uint32_t check)
+{
+	put_be32(cookie + 8, check);
+}
+
+static bool cookie_ours(const uint8_t *cookie, size_t len)
+{
+	return len >= NTO_COOKIE_LEN && memcmp(cookie, nto_cookie_magic, 4) == 0;
+}
+
+uint32_t nto_cookie_owner_in(const uint8_t *cookie, size_t len)
+{
+	return cookie_ours(cookie, len) ? get_be32(cookie + 4) : 0;
+}
+
+uint32_t nto_cookie_check_in(const uint8_t *cookie, size_t len)
+{
+	return cookie_ours(cookie, len) ? get_be32(cookie + 8) : 0;
+}
+
+uint32_t nto_cookie_rule_id_in(const uint8_t *cookie, size_t len)
+{
+	return cookie_ours(cookie, len) ? get_be32(cookie + 12) : 0;
 }
 
 bool nto_cookie_is_ours(const struct tc_rule *r)
@@ -246,24 +281,12 @@ long flush_owned(struct nlc_sock *s, const uint32_t *ifindexes, size_t n, char *
 
 uint32_t nto_cookie_owner_of(const struct tc_rule *r)
 {
-	uint32_t owner = 0;
-
-	if (!nto_cookie_is_ours(r) || r->cookie_len < NTO_COOKIE_LEN)
-		return 0;
-	for (int i = 0; i < 4; i++)
-		owner = owner << 8 | r->cookie[4 + i];
-	return owner;
+	return nto_cookie_owner_in(r->cookie, r->cookie_len);
 }
 
-uint64_t nto_cookie_rule_id_of(const struct tc_rule *r)
+uint32_t nto_cookie_rule_id_of(const struct tc_rule *r)
 {
-	uint64_t id = 0;
-
-	if (!nto_cookie_is_ours(r) || r->cookie_len < NTO_COOKIE_LEN)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		id = id << 8 | r->cookie[8 + i];
-	return id;
+	return nto_cookie_rule_id_in(r->cookie, r->cookie_len);
 }
 
 long flush_owned_match(struct nlc_sock *s, const uint32_t *ifindexes, size_t n,

@@ -41,7 +41,8 @@ struct nlc_tcmsg_req {
 	uint32_t ifindex;
 	uint32_t handle;
 	uint32_t parent;
-	const char *kind; /* TCA_KIND, or NULL */
+	const char *kind;    /* TCA_KIND, or NULL */
+	uint32_t dump_flags; /* TCA_DUMP_FLAGS (TCA_DUMP_FLAGS_TERSE), or 0 for none */
 };
 
 /* nlc_encode_fn for a struct nlc_tcmsg_req (ctx points to one). */

@@ -29,6 +29,12 @@ int nlc_tcmsg_encode(void *ctx, uint32_t seq, void *buf, size_t len)
 	tcm->tcm_parent = q->parent;
 	if (q->kind && !mnl_attr_put_strz_check(nlh, len, TCA_KIND, q->kind))
 		return 0;
+	if (q->dump_flags) {
+		struct nla_bitfield32 f = {.value = q->dump_flags, .selector = q->dump_flags};
+
+		if (!mnl_attr_put_check(nlh, len, TCA_DUMP_FLAGS, sizeof(f), &f))
+			return 0;
+	}
 	return (int)nlh->nlmsg_len;
 }
 

@@ -293,7 +293,8 @@ int nlc_tc_get(struct nlc_sock *s, const struct tc_id *id, struct tc_rule *out,
 struct tc_dump_ctx {
 	struct nlc_tcmsg_req req;
 	enum tc_hook hook;
-	const struct nlc_tc_dump_cb *cb;
+	const struct nlc_tc_dump_cb *cb;             /* a full dump */
+	const struct nlc_tc_brief_dump_cb *brief_cb; /* or a terse one */
 	struct nlc_tc_dump_stats st;
 };
 
@@ -309,6 +310,17 @@ static int tc_dump_msg(void *ctx, const struct nlmsghdr *nlh)
 		return 0;
 	if (tcm->tcm_handle == 0) /* the per-prio header the kernel sends before the filters */
 		return 0;
+	if (d->brief_cb) {
+		struct tc_brief b;
+
+		if (tc_decode_brief_flags(nlh, nlh->nlmsg_len, &b,
+		                          d->brief_cb->no_stats ? TC_BRIEF_NO_STATS : 0, NULL, 0)) {
+			d->st.skipped++;
+			return 0;
+		}
+		d->st.rules++;
+		return d->brief_cb->rule ? d->brief_cb->rule(d->brief_cb->ctx, &b) : 0;
+	}
 	err = tc_decode(nlh, nlh->nlmsg_len, &r, why, sizeof(why));
 	if (err) {
 		d->st.skipped++;
@@ -324,14 +336,16 @@ static int tc_dump_msg(void *ctx, const struct nlmsghdr *nlh)
 static void tc_dump_reset(void *ctx)
 {
 	struct tc_dump_ctx *d = ctx;
+	void (*reset)(void *, enum tc_hook) = d->brief_cb ? d->brief_cb->reset : d->cb->reset;
 
 	d->st = (struct nlc_tc_dump_stats){0};
-	if (d->cb->reset)
-		d->cb->reset(d->cb->ctx, d->hook);
+	if (reset)
+		reset(d->brief_cb ? d->brief_cb->ctx : d->cb->ctx, d->hook);
 }
 
-int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
-                struct nlc_tc_dump_stats *st, struct nlc_extack *ext)
+static int tc_dump_dev(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
+                       const struct nlc_tc_brief_dump_cb *brief_cb, struct nlc_tc_dump_stats *st,
+                       struct nlc_extack *ext)
 {
 	static const struct {
 		enum tc_hook hook;
@@ -347,9 +361,11 @@ int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_c
 		    .req = {.type = RTM_GETTFILTER,
 		            .flags = NLM_F_DUMP,
 		            .ifindex = ifindex,
-		            .parent = TC_H_MAKE(TC_H_CLSACT, hooks[i].min)},
+		            .parent = TC_H_MAKE(TC_H_CLSACT, hooks[i].min),
+		            .dump_flags = brief_cb ? TCA_DUMP_FLAGS_TERSE : 0},
 		    .hook = hooks[i].hook,
 		    .cb = cb,
+		    .brief_cb = brief_cb,
 		};
 		struct nlc_dump_req req = {
 		    .encode = nlc_tcmsg_encode,
@@ -368,4 +384,16 @@ int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_c
 			return err;
 	}
 	return 0;
+}
+
+int nlc_tc_dump(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_dump_cb *cb,
+                struct nlc_tc_dump_stats *st, struct nlc_extack *ext)
+{
+	return tc_dump_dev(s, ifindex, cb, NULL, st, ext);
+}
+
+int nlc_tc_dump_brief(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_brief_dump_cb *cb,
+                      struct nlc_tc_dump_stats *st, struct nlc_extack *ext)
+{
+	return tc_dump_dev(s, ifindex, NULL, cb, st, ext);
 }

@@ -775,7 +775,7 @@ static int decode_ct(struct dec *d, const struct nlattr *opts, struct tc_action 
 	return decode_verdict(d, p.action, a, i);
 }
 
-static void decode_stats(const struct nlattr *st, struct tc_rule *r)
+static void decode_stats(const struct nlattr *st, struct tc_rule_state *state)
 {
 	const struct nlattr *a;
 	struct gnet_stats_basic b;
@@ -794,14 +794,14 @@ static void decode_stats(const struct nlattr *st, struct tc_rule *r)
 		memcpy(&b, attr_data(a), 12);
 		bytes = b.bytes;
 		packets = b.packets;
-		if (t == TCA_STATS_BASIC && packets >= r->state.packets) {
-			r->state.bytes = bytes;
-			r->state.packets = packets;
-		} else if (t == TCA_STATS_BASIC_HW && packets >= r->state.hw_packets) {
-			r->state.hw_bytes = bytes;
-			r->state.hw_packets = packets;
+		if (t == TCA_STATS_BASIC && packets >= state->packets) {
+			state->bytes = bytes;
+			state->packets = packets;
+		} else if (t == TCA_STATS_BASIC_HW && packets >= state->hw_packets) {
+			state->hw_bytes = bytes;
+			state->hw_packets = packets;
 		}
-		r->state.valid = true;
+		state->valid = true;
 	}
 }
 
@@ -809,6 +809,31 @@ static const char *const kind_names[] = {
     [TC_ACTION_GACT] = "gact", [TC_ACTION_MIRRED] = "mirred", [TC_ACTION_PEDIT] = "pedit",
     [TC_ACTION_CSUM] = "csum", [TC_ACTION_VLAN] = "vlan",     [TC_ACTION_CT] = "ct",
 };
+
+/* The rule has one cookie: every action must carry the same one (or none at all). */
+static int take_cookie(struct dec *d, const struct nlattr *c, unsigned i, uint8_t *cookie_len,
+                       uint8_t *cookie, bool *cookie_seen)
+{
+	size_t len;
+
+	if (!c) {
+		if (*cookie_seen)
+			return FAIL(d, "action %u: no cookie while the first action has one",
+			            i + 1);
+		return 0;
+	}
+	len = attr_len(c);
+	if (len == 0 || len > TC_COOKIE_MAX)
+		return FAIL(d, "action %u: cookie of %zu bytes", i + 1, len);
+	if (i == 0) {
+		*cookie_len = (uint8_t)len;
+		memcpy(cookie, attr_data(c), len);
+		*cookie_seen = true;
+	} else if (!*cookie_seen || len != *cookie_len || memcmp(cookie, attr_data(c), len)) {
+		return FAIL(d, "action %u: cookie differs from the first action's", i + 1);
+	}
+	return 0;
+}
 
 static int decode_action(struct dec *d, const struct nlattr *act, unsigned i, struct tc_rule *r,
                          bool *cookie_seen)
@@ -834,25 +859,10 @@ static int decode_action(struct dec *d, const struct nlattr *act, unsigned i, st
 	a->kind = (enum tc_action_kind)k;
 	r->n_actions = (uint8_t)(i + 1);
 
-	/* The rule has one cookie: every action must carry the same one (or none at all). */
-	if (tb[TCA_ACT_COOKIE]) {
-		size_t len = attr_len(tb[TCA_ACT_COOKIE]);
-
-		if (len == 0 || len > TC_COOKIE_MAX)
-			return FAIL(d, "action %u: cookie of %zu bytes", i + 1, len);
-		if (i == 0) {
-			r->cookie_len = (uint8_t)len;
-			memcpy(r->cookie, attr_data(tb[TCA_ACT_COOKIE]), len);
-			*cookie_seen = true;
-		} else if (!*cookie_seen || len != r->cookie_len ||
-		           memcmp(r->cookie, attr_data(tb[TCA_ACT_COOKIE]), len)) {
-			return FAIL(d, "action %u: cookie differs from the first action's", i + 1);
-		}
-	} else if (*cookie_seen) {
-		return FAIL(d, "action %u: no cookie while the first action has one", i + 1);
-	}
+	if (take_cookie(d, tb[TCA_ACT_COOKIE], i, &r->cookie_len, r->cookie, cookie_seen))
+		return -EINVAL;
 	if (tb[TCA_ACT_STATS])
-		decode_stats(tb[TCA_ACT_STATS], r);
+		decode_stats(tb[TCA_ACT_STATS], &r->state);
 
 	switch (a->kind) {
 	case TC_ACTION_GACT:
@@ -898,20 +908,17 @@ static int decode_actions(struct dec *d, const struct nlattr *acts, struct tc_ru
 	return 0;
 }
 
-int tc_decode(const void *buf, size_t len, struct tc_rule *r, char *err, size_t errlen)
+/*
+ * The header and top-level attributes of an RTM_NEWTFILTER or RTM_DELTFILTER message into tb
+ * and id. Returns 0, -ENOENT when the filter is not flower, or -EINVAL.
+ */
+static int decode_head(struct dec *d, const void *buf, size_t len, const struct nlattr **tb,
+                       struct tc_id *id)
 {
-	struct dec dd = {err, errlen}, *d = &dd;
 	const struct nlmsghdr *nlh = buf;
-	TB(tb, TCA_MAX);
-	TB(ftb, TCA_FLOWER_MAX);
 	struct tcmsg t;
 	char kind[IFNAMSIZ];
-	uint32_t flags = 0;
 
-	if (err && errlen)
-		err[0] = '\0';
-	/* not the actions (most of the 5 KB): decode_action zeroes each one it fills */
-	tc_rule_init(r, NULL);
 	if (!buf || len < sizeof(*nlh))
 		return FAIL(d, "message shorter than a netlink header");
 	if ((uintptr_t)buf % 4)
@@ -930,45 +937,140 @@ int tc_decode(const void *buf, size_t len, struct tc_rule *r, char *err, size_t 
 		return -ENOENT;
 
 	if ((uint32_t)t.tcm_ifindex == TCM_IFINDEX_MAGIC_BLOCK) {
-		r->id.block_index = t.tcm_block_index;
-		if (!r->id.block_index)
+		id->block_index = t.tcm_block_index;
+		if (!id->block_index)
 			return FAIL(d, "block index 0");
 	} else {
-		r->id.ifindex = (uint32_t)t.tcm_ifindex;
+		id->ifindex = (uint32_t)t.tcm_ifindex;
 		if (t.tcm_parent == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS))
-			r->id.hook = TC_HOOK_EGRESS;
+			id->hook = TC_HOOK_EGRESS;
 		else if (t.tcm_parent == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS) ||
 		         t.tcm_parent == TC_H_INGRESS)
-			r->id.hook = TC_HOOK_INGRESS;
+			id->hook = TC_HOOK_INGRESS;
 		else
 			return FAIL(d, "parent %x:%x is not clsact ingress/egress",
 			            TC_H_MAJ(t.tcm_parent) >> 16, TC_H_MIN(t.tcm_parent));
 	}
-	r->id.prio = (uint16_t)(t.tcm_info >> 16);
-	r->id.protocol = ntohs((uint16_t)TC_H_MIN(t.tcm_info));
-	r->id.handle = t.tcm_handle;
-	if (tb[TCA_CHAIN] && GET(tb[TCA_CHAIN], &r->id.chain, "chain"))
+	id->prio = (uint16_t)(t.tcm_info >> 16);
+	id->protocol = ntohs((uint16_t)TC_H_MIN(t.tcm_info));
+	id->handle = t.tcm_handle;
+	if (tb[TCA_CHAIN] && GET(tb[TCA_CHAIN], &id->chain, "chain"))
 		return -EINVAL;
+	return 0;
+}
+
+/* The flower flags and in_hw_count into state (skip flags returned in *flags). */
+static int decode_hw_state(struct dec *d, const struct nlattr **ftb, uint32_t *flags,
+                           struct tc_rule_state *state)
+{
+	*flags = 0;
+	if (ftb[TCA_FLOWER_FLAGS] && GET(ftb[TCA_FLOWER_FLAGS], flags, "flower flags"))
+		return -EINVAL;
+	state->in_hw = *flags & TCA_CLS_FLAGS_IN_HW;
+	state->not_in_hw = *flags & TCA_CLS_FLAGS_NOT_IN_HW;
+	if (ftb[TCA_FLOWER_IN_HW_COUNT]) {
+		if (GET(ftb[TCA_FLOWER_IN_HW_COUNT], &state->in_hw_count, "in_hw_count"))
+			return -EINVAL;
+		state->valid = true;
+	}
+	if (*flags & (TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW))
+		state->valid = true;
+	return 0;
+}
+
+int tc_decode(const void *buf, size_t len, struct tc_rule *r, char *err, size_t errlen)
+{
+	struct dec dd = {err, errlen}, *d = &dd;
+	TB(tb, TCA_MAX);
+	TB(ftb, TCA_FLOWER_MAX);
+	uint32_t flags = 0;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* not the actions (most of the 5 KB): decode_action zeroes each one it fills */
+	tc_rule_init(r, NULL);
+	rc = decode_head(d, buf, len, tb, &r->id);
+	if (rc)
+		return rc;
 	if (!tb[TCA_OPTIONS])
 		return 0; /* e.g. a deletion notification: id only */
 
 	if (parse_nested(d, tb[TCA_OPTIONS], ftb, TCA_FLOWER_MAX, "flower") ||
 	    check_flower_attrs(d, tb[TCA_OPTIONS]) || decode_keys(d, ftb, r))
 		return -EINVAL;
-	if (ftb[TCA_FLOWER_FLAGS] && GET(ftb[TCA_FLOWER_FLAGS], &flags, "flower flags"))
+	if (decode_hw_state(d, ftb, &flags, &r->state))
 		return -EINVAL;
 	r->flower.skip_sw = flags & TCA_CLS_FLAGS_SKIP_SW;
 	r->flower.skip_hw = flags & TCA_CLS_FLAGS_SKIP_HW;
-	r->state.in_hw = flags & TCA_CLS_FLAGS_IN_HW;
-	r->state.not_in_hw = flags & TCA_CLS_FLAGS_NOT_IN_HW;
-	if (ftb[TCA_FLOWER_IN_HW_COUNT]) {
-		if (GET(ftb[TCA_FLOWER_IN_HW_COUNT], &r->state.in_hw_count, "in_hw_count"))
-			return -EINVAL;
-		r->state.valid = true;
-	}
-	if (flags & (TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW))
-		r->state.valid = true;
 	if (ftb[TCA_FLOWER_ACT] && decode_actions(d, ftb[TCA_FLOWER_ACT], r))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- brief: a terse dump's filter (or any filter, read for its id, flags and cookie) ---- */
+
+static int brief_actions(struct dec *d, const struct nlattr *acts, struct tc_brief *b,
+                         unsigned flags)
+{
+	const struct nlattr *a;
+	bool cookie_seen = false;
+	unsigned i = 0, last = 0;
+
+	if (parse_nested(d, acts, NULL, 0, "actions"))
+		return -EINVAL;
+	attr_for_each_nested(a, acts)
+	{
+		unsigned prio = attr_type(a);
+		TB(tb, TCA_ACT_MAX);
+
+		if (prio <= last)
+			return FAIL(d, "actions out of order (%u after %u)", prio, last);
+		last = prio;
+		if (i >= TC_RULE_MAX_ACTIONS)
+			return FAIL(d, "more than %d actions", TC_RULE_MAX_ACTIONS);
+		if (parse_nested(d, a, tb, TCA_ACT_MAX, "action"))
+			return -EINVAL;
+		if (!tb[TCA_ACT_KIND])
+			return FAIL(d, "action %u without a kind", i + 1);
+		if (take_cookie(d, tb[TCA_ACT_COOKIE], i, &b->cookie_len, b->cookie, &cookie_seen))
+			return -EINVAL;
+		if (tb[TCA_ACT_STATS] && !(flags & TC_BRIEF_NO_STATS))
+			decode_stats(tb[TCA_ACT_STATS], &b->state);
+		i++;
+	}
+	b->n_actions = (uint8_t)i;
+	return 0;
+}
+
+int tc_decode_brief(const void *buf, size_t len, struct tc_brief *b, char *err, size_t errlen)
+{
+	return tc_decode_brief_flags(buf, len, b, 0, err, errlen);
+}
+
+int tc_decode_brief_flags(const void *buf, size_t len, struct tc_brief *b, unsigned flags,
+                          char *err, size_t errlen)
+{
+	struct dec dd = {err, errlen}, *d = &dd;
+	TB(tb, TCA_MAX);
+	TB(ftb, TCA_FLOWER_MAX);
+	uint32_t fl = 0;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	memset(b, 0, sizeof(*b));
+	rc = decode_head(d, buf, len, tb, &b->id);
+	if (rc)
+		return rc;
+	if (!tb[TCA_OPTIONS])
+		return 0;
+	if (parse_nested(d, tb[TCA_OPTIONS], ftb, TCA_FLOWER_MAX, "flower") ||
+	    decode_hw_state(d, ftb, &fl, &b->state))
+		return -EINVAL;
+	b->skip_sw = fl & TCA_CLS_FLAGS_SKIP_SW;
+	b->skip_hw = fl & TCA_CLS_FLAGS_SKIP_HW;
+	if (ftb[TCA_FLOWER_ACT] && brief_actions(d, ftb[TCA_FLOWER_ACT], b, flags))
 		return -EINVAL;
 	return 0;
 }

@@ -12,13 +12,15 @@
  * order, repetition and nesting. ct_event_from_nfct() converts the object; on
  * success the event is formatted, checked for eligibility, converted back (ct_event_to_nfct),
  * which must give the same event, and its two flow rules are built and round-tripped through
- * tc_encode / tc_decode.
+ * tc_encode / tc_decode. ct_event_from_nlmsg(), the daemon's own reader of dump entries, must
+ * read every ctnetlink message the library reads the same way (event, counters, refusals).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
 #include "fuzz.h"
@@ -76,6 +78,12 @@ static struct attr_rule rule_of(enum level l, unsigned type)
 	return levels[l][type];
 }
 
+/* Set by attrs_ok: a tuple carries ICMP/ICMPv6 attributes (CTA_PROTO_ICMP*, 4..9). The
+ * library keeps an ICMP id in the same union as the source port, so for a TCP or UDP tuple
+ * with such an attribute (which the kernel never sends) its port is the id; the daemon's
+ * reader keeps the port. Those inputs are not compared. */
+static bool icmp_attrs;
+
 /* Whether every attribute in [p, p + len) (and below) follows the grammar. */
 static bool attrs_ok(const uint8_t *p, size_t len, enum level l, int depth)
 {
@@ -92,6 +100,8 @@ static bool attrs_ok(const uint8_t *p, size_t len, enum level l, int depth)
 		r = rule_of(l, type & NLA_TYPE_MASK);
 		if (r.size == -2)
 			return false;
+		if (l == L_PROTO && (type & NLA_TYPE_MASK) >= 4)
+			icmp_attrs = true;
 		if (r.size == NESTED) {
 			if (depth > 4 || (plen && plen < 4) ||
 			    !attrs_ok(p + 4, plen, r.child, depth + 1))
@@ -167,7 +177,9 @@ int nto_fuzz_conntrack(const uint8_t *data, size_t size)
 {
 	static const int types[] = {NFCT_T_NEW, NFCT_T_UPDATE, NFCT_T_DESTROY, NFCT_T_UNKNOWN};
 	struct nf_conntrack *ct, *back;
-	struct ct_event ev, ev2;
+	struct ct_event ev, ev2, mine;
+	bool ctnetlink;
+	int mine_rc;
 	struct ct_verdict v;
 	struct ct_key k;
 	char line[512];
@@ -185,10 +197,14 @@ int nto_fuzz_conntrack(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(nlh, data + 1, size - 1);
 	nlh->nlmsg_len = (uint32_t)(size - 1);
+	icmp_attrs = false;
 	if (!attrs_ok((const uint8_t *)nlh + 20, size - 1 - 20, L_TOP, 0)) {
 		free(nlh);
 		return 0;
 	}
+	/* the daemon's own reader of dump entries, on the same bytes */
+	mine_rc = ct_event_from_nlmsg(nlh, size - 1, &mine);
+	ctnetlink = NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_CTNETLINK;
 	ct = nfct_new();
 	if (!ct) {
 		free(nlh);
@@ -204,6 +220,20 @@ int nto_fuzz_conntrack(const uint8_t *data, size_t size)
 	if (rc <= 0) { /* an error, or not a conntrack message */
 		nfct_destroy(ct);
 		return 0;
+	}
+	/* ct_event_from_nlmsg reads what the library reads, the same way: the same event, the
+	 * same refusals (for the message's own kind, the callback's view) */
+	if (ctnetlink && !icmp_attrs &&
+	    (rc == NFCT_T_NEW || rc == NFCT_T_UPDATE || rc == NFCT_T_DESTROY)) {
+		int lib_rc = ct_event_from_nfct(rc, ct, &ev);
+
+		FUZZ_CHECK((lib_rc == 0) == (mine_rc == 0));
+		if (!lib_rc) {
+			FUZZ_CHECK(same_event(&ev, &mine));
+			FUZZ_CHECK(ev.has_counters == mine.has_counters &&
+			           !memcmp(ev.packets, mine.packets, sizeof(ev.packets)) &&
+			           !memcmp(ev.bytes, mine.bytes, sizeof(ev.bytes)));
+		}
 	}
 	if (cfg & 1)
 		type = rc; /* the callback's view (NFCT_T_NEW, ...) instead of the input's */

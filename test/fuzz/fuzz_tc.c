@@ -4,6 +4,8 @@
  * goes through tc_print() and tc_encode() (every message kind); when tc_encode() takes it, the
  * encoding must decode back to an equal rule (tc_rule_equal), and every smaller buffer must make
  * tc_encode() say "does not fit". The rule is also checked against the built-in profiles.
+ * tc_decode_brief() (terse dumps) reads the same input: whatever tc_decode() takes, it takes
+ * with the same id, action count and cookie.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -61,9 +63,11 @@ int nto_fuzz_tc(const uint8_t *data, size_t size)
 	static const enum tc_msg_op ops[] = {TC_MSG_NEW, TC_MSG_REPLACE, TC_MSG_DELETE, TC_MSG_GET};
 	struct profile_set profiles;
 	char err[PROFILE_ERR_MAX];
+	char err2[PROFILE_ERR_MAX];
 	struct tc_rule r;
+	struct tc_brief b;
 	void *msg;
-	int rc;
+	int rc, brc;
 
 	if (size > MSG_MAX)
 		return 0;
@@ -74,10 +78,18 @@ int nto_fuzz_tc(const uint8_t *data, size_t size)
 	if (size)
 		memcpy(msg, data, size);
 	rc = tc_decode(msg, size, &r, err, sizeof(err));
+	/* the brief decoder (terse dumps) on the same bytes: it reads less, so it takes every
+	 * message tc_decode takes, with the same place and cookie */
+	brc = tc_decode_brief_flags(msg, size, &b, size % 2 ? TC_BRIEF_NO_STATS : 0, err2,
+	                            sizeof(err2));
 	free(msg);
 	FUZZ_CHECK(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+	FUZZ_CHECK(brc == 0 || brc == -ENOENT || brc == -EINVAL);
 	if (rc)
 		return 0;
+	FUZZ_CHECK(brc == 0);
+	FUZZ_CHECK(!memcmp(&b.id, &r.id, sizeof(b.id)) && b.n_actions == r.n_actions &&
+	           b.cookie_len == r.cookie_len && !memcmp(b.cookie, r.cookie, r.cookie_len));
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		print(&r, ops[i]);
 		encode(&r, ops[i]);

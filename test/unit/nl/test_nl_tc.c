@@ -96,6 +96,25 @@ int tc_decode(const void *msg, size_t len, struct tc_rule *r, char *err, size_t 
 	return 0;
 }
 
+/* the terse reading of the same fake message: what tc_decode_brief takes from a rule */
+int tc_decode_brief_flags(const void *msg, size_t len, struct tc_brief *b, unsigned flags,
+                          char *err, size_t errlen)
+{
+	struct tc_rule r;
+	int rc = tc_decode(msg, len, &r, err, errlen);
+
+	if (rc)
+		return rc;
+	memset(b, 0, sizeof(*b));
+	b->id = r.id;
+	b->n_actions = r.n_actions;
+	b->cookie_len = r.cookie_len;
+	memcpy(b->cookie, r.cookie, sizeof(b->cookie));
+	if (!(flags & TC_BRIEF_NO_STATS))
+		b->state = r.state;
+	return 0;
+}
+
 /* ---- the fake kernel's tc ---------------------------------------------------------------- */
 
 struct tc_fixture {
@@ -104,7 +123,8 @@ struct tc_fixture {
 	uint32_t next_handle;
 	unsigned int qdisc_requests;
 	unsigned int new_requests, echo_requests; /* RTM_NEWTFILTER seen, of them with NLM_F_ECHO */
-	uint32_t last_handle;                     /* tcm_handle of the last RTM_NEWTFILTER */
+	unsigned int dump_requests, terse_requests; /* filter dumps, of them TCA_DUMP_FLAGS terse */
+	uint32_t last_handle;                       /* tcm_handle of the last RTM_NEWTFILTER */
 };
 
 static void put_filter(uint8_t *buf, size_t *off, uint32_t seq, uint16_t type,
@@ -167,10 +187,23 @@ static void respond_dump(struct tc_fixture *f, const struct nlmsghdr *req)
 	                   .hook = egress ? TC_HOOK_EGRESS : TC_HOOK_INGRESS,
 	                   .prio = 1,
 	                   .protocol = ETH_P_IP};
+	const struct nlattr *a;
 	struct tc_rule r;
 	size_t off = 0;
 
 	assert_true(tcm->tcm_parent == TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS) || egress);
+	f->dump_requests++;
+	mnl_attr_for_each(a, req, sizeof(*tcm))
+	{
+		const struct nla_bitfield32 *fl = mnl_attr_get_payload(a);
+
+		if (mnl_attr_get_type(a) != TCA_DUMP_FLAGS)
+			continue;
+		assert_int_equal(mnl_attr_get_payload_len(a), sizeof(*fl));
+		assert_int_equal(fl->value, TCA_DUMP_FLAGS_TERSE);
+		assert_int_equal(fl->selector, TCA_DUMP_FLAGS_TERSE);
+		f->terse_requests++;
+	}
 	tc_rule_init(&r, &id);
 	put_filter(buf, &off, req->nlmsg_seq, RTM_NEWTFILTER, &r, NLM_F_MULTI); /* header */
 	for (uint32_t h = 1; h <= (egress ? 1u : 2u); h++) {
@@ -556,6 +589,42 @@ static void test_dump(void **state)
 	assert_int_equal(d.other_err, -ENOENT);
 }
 
+static int seen_brief(void *ctx, const struct tc_brief *b)
+{
+	struct dump_seen *d = ctx;
+
+	assert_int_not_equal(b->id.handle, 0);
+	assert_int_equal(b->id.chain,
+	                 b->id.hook == TC_HOOK_EGRESS ? b->id.handle - 10 : b->id.handle);
+	if (b->id.hook == TC_HOOK_EGRESS)
+		d->egress++;
+	else
+		d->ingress++;
+	return 0;
+}
+
+/* the terse dump: both hooks asked with TCA_DUMP_FLAGS_TERSE, the filters read briefly */
+static void test_dump_brief(void **state)
+{
+	struct tc_fixture *f = *state;
+	struct dump_seen d = {0};
+	struct nlc_tc_brief_dump_cb cb = {.rule = seen_brief, .ctx = &d};
+	struct nlc_tc_dump_stats st;
+
+	assert_int_equal(nlc_tc_dump_brief(f->s, 5, &cb, &st, NULL), 0);
+	assert_int_equal(f->dump_requests, 2);
+	assert_int_equal(f->terse_requests, 2);
+	assert_int_equal(d.ingress, 2);
+	assert_int_equal(d.egress, 1);
+	assert_int_equal(st.rules, 3);
+	assert_int_equal(st.skipped, 2);
+
+	/* a full dump asks without the flag */
+	assert_int_equal(nlc_tc_dump(f->s, 5, &(struct nlc_tc_dump_cb){0}, &st, NULL), 0);
+	assert_int_equal(f->dump_requests, 4);
+	assert_int_equal(f->terse_requests, 2);
+}
+
 static void test_clsact(void **state)
 {
 	struct tc_fixture *f = *state;
@@ -578,6 +647,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delete_batch_chunks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dump_brief, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clsact, setup, teardown),
 	};
 

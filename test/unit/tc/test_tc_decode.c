@@ -30,7 +30,8 @@
 
 #include "shapes.h"
 
-#define MAXMSG 8192
+#define MAXMSG              8192
+#define NTO_TEST_COOKIE_LEN 16 /* the golden vectors' cookies */
 
 /* Attribute numbers of the linux/tc_act headers (those headers clash with rule.h's struct names).
  */
@@ -335,6 +336,124 @@ static void test_unknown_pedit_layout(void **state)
 	expect_einval(buf, n, "pedit key");
 }
 
+/*
+ * One filter (shape flow_orig_snat) as the lab VM's Linux 6.1 dumps it (test/golden/
+ * capture-dump.sh): full, and terse (TCA_DUMP_FLAGS_TERSE: no match, no action options).
+ */
+static void test_real_dump_full_and_terse(void **state)
+{
+	uint8_t full[MAXMSG] __attribute__((aligned(8)));
+	uint8_t terse[MAXMSG] __attribute__((aligned(8)));
+	size_t nf = load("kernel/dump_full", full), nt = load("kernel/dump_terse", terse);
+	struct tc_rule want, got;
+	struct tc_brief b, bf;
+	char err[256];
+	int ret;
+
+	(void)state;
+	assert_true(nt < nf / 2); /* what the terse dump saves: 384 of 1,044 bytes here */
+	find_shape("flow_orig_snat")->build(&want);
+	ret = tc_decode(full, nf, &got, err, sizeof(err));
+	if (ret)
+		fail_msg("decode: %d %s", ret, err);
+	assert_true(tc_rule_equal(&want, &got));
+	assert_true(got.state.valid);
+	assert_true(got.state.not_in_hw); /* a veth: software only */
+
+	/* the full filter has every action's options: the brief decoder leaves them alone */
+	ret = tc_decode_brief(terse, nt, &b, err, sizeof(err));
+	if (ret)
+		fail_msg("brief: %d %s", ret, err);
+	assert_memory_equal(&b.id, &want.id, sizeof(b.id));
+	assert_int_equal(b.n_actions, 3);
+	assert_int_equal(b.cookie_len, want.cookie_len);
+	assert_memory_equal(b.cookie, want.cookie, want.cookie_len);
+	assert_false(b.skip_sw);
+	assert_false(b.skip_hw);
+	assert_true(b.state.valid);
+	assert_true(b.state.not_in_hw);
+	assert_int_equal(b.state.packets, 0);
+
+	/* without the counters */
+	ret = tc_decode_brief_flags(terse, nt, &bf, TC_BRIEF_NO_STATS, err, sizeof(err));
+	assert_int_equal(ret, 0);
+	assert_memory_equal(&bf.id, &b.id, sizeof(b.id));
+	assert_memory_equal(bf.cookie, b.cookie, b.cookie_len);
+	assert_true(bf.state.not_in_hw);
+
+	/* a kernel without terse dumps sends the full filter: read alike */
+	ret = tc_decode_brief(full, nf, &bf, err, sizeof(err));
+	if (ret)
+		fail_msg("brief of the full dump: %d %s", ret, err);
+	assert_memory_equal(&bf.id, &b.id, sizeof(b.id));
+	assert_int_equal(bf.n_actions, b.n_actions);
+	assert_int_equal(bf.cookie_len, b.cookie_len);
+	assert_memory_equal(bf.cookie, b.cookie, b.cookie_len);
+
+	/* the full decoder refuses the terse message: its actions have no options */
+	assert_int_equal(tc_decode(terse, nt, &got, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "without options"));
+}
+
+/* The brief decoder: a filter that is not flower, another action's cookie, garbage. */
+static void test_brief_refusals(void **state)
+{
+	uint8_t orig[MAXMSG] __attribute__((aligned(8)));
+	uint8_t buf[MAXMSG] __attribute__((aligned(8)));
+	static const uint8_t flower[] = "flower";
+	static const uint8_t cookie_start[] = {0x00, 0x11, 0x22, 0x33};
+	size_t n = load("kernel/dump_terse", orig), at;
+	struct tc_brief b;
+	char err[256];
+	uint32_t seed = 777;
+
+	(void)state;
+	memcpy(buf, orig, n);
+	at = find(buf, n, flower, 6);
+	memcpy(buf + at, "flowex", 6);
+	assert_int_equal(tc_decode_brief(buf, n, &b, NULL, 0), -ENOENT);
+
+	/* the third action's cookie differs from the first's: refused, as tc_decode does */
+	memcpy(buf, orig, n);
+	at = find(buf, n, cookie_start, 4);
+	at = find(buf + at + 4, n - at - 4, cookie_start, 4) + at + 4;
+	at = find(buf + at + 4, n - at - 4, cookie_start, 4) + at + 4;
+	buf[at + 15] ^= 1;
+	assert_int_equal(tc_decode_brief(buf, n, &b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "action 3: cookie differs"));
+
+	/* cut short, in a buffer of exactly that size (the sanitizers see any read past it):
+	 * refused, or read up to an attribute's end (an id only, or fewer actions), never a part
+	 * of a cookie */
+	for (size_t cut = 0; cut < n; cut += 4) {
+		uint8_t *m = malloc(cut ? cut : 1);
+		int ret;
+
+		assert_non_null(m);
+		memcpy(m, orig, cut);
+		if (cut >= sizeof(struct nlmsghdr))
+			((struct nlmsghdr *)m)->nlmsg_len = (uint32_t)cut;
+		ret = tc_decode_brief(m, cut, &b, NULL, 0);
+		if (cut < NLMSG_HDRLEN + sizeof(struct tcmsg))
+			assert_int_equal(ret, -EINVAL);
+		assert_true(ret == 0 || ret == -EINVAL);
+		if (ret == 0)
+			assert_true(b.cookie_len == 0 || b.cookie_len == NTO_TEST_COOKIE_LEN);
+		free(m);
+	}
+	for (int iter = 0; iter < 20000; iter++) {
+		int ret;
+
+		memcpy(buf, orig, n);
+		for (int f = 0; f < 3; f++) {
+			seed = seed * 1103515245 + 12345;
+			buf[16 + (seed >> 8) % (n - 16)] = (uint8_t)(seed >> 16);
+		}
+		ret = tc_decode_brief(buf, n, &b, NULL, 0);
+		assert_true(ret == 0 || ret == -EINVAL || ret == -ENOENT);
+	}
+}
+
 static void test_not_flower(void **state)
 {
 	uint8_t buf[MAXMSG] __attribute__((aligned(8)));
@@ -497,7 +616,8 @@ static void test_vec_reserve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kernel_dump),     cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_kernel_dump),     cmocka_unit_test(test_real_dump_full_and_terse),
+	    cmocka_unit_test(test_brief_refusals),  cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_bad_lengths),     cmocka_unit_test(test_unknown_pedit_layout),
 	    cmocka_unit_test(test_not_flower),      cmocka_unit_test(test_mutations),
 	    cmocka_unit_test(test_encode_refusals), cmocka_unit_test(test_vec_reserve),
