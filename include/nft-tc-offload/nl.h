@@ -281,4 +281,15 @@ struct nlc_tc_brief_dump_cb {
 int nlc_tc_dump_brief(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_brief_dump_cb *cb,
                       struct nlc_tc_dump_stats *st, struct nlc_extack *ext);
 
+/*
+ * The counters of n filters, read from one terse dump of each device they are on instead of a
+ * get each (nlc_tc_get_batch): for many filters a fraction of the kernel's and our work, since
+ * the kernel fills no match and no action options. res[i] as a get gives it, except that
+ * state.lastused_ms is 0 (a terse dump has no action options, where the time of last use is);
+ * -ENOENT for a filter the dump does not have. A device whose dump fails, and filters on a
+ * shared block, are asked with gets. Returns the number of failed filters.
+ */
+int nlc_tc_stats_dump(struct nlc_sock *s, const struct tc_id *ids, size_t n,
+                      struct nlc_tc_result *res);
+
 #endif

@@ -397,3 +397,152 @@ int nlc_tc_dump_brief(struct nlc_sock *s, uint32_t ifindex, const struct nlc_tc_
 {
 	return tc_dump_dev(s, ifindex, NULL, cb, st, ext);
 }
+
+/* ---- counters by terse dumps ------------------------------------------------------------- */
+
+/* One asked filter: its id and where its result goes. */
+struct stats_ask {
+	struct tc_id id;
+	size_t i;
+};
+
+/* A filter's place within a device: hook, chain, prio and handle (a handle is unique within
+ * its chain and prio, and the protocol is the prio's). */
+static int ask_place_cmp(const struct tc_id *a, const struct tc_id *b)
+{
+	if (a->hook != b->hook)
+		return a->hook < b->hook ? -1 : 1;
+	if (a->chain != b->chain)
+		return a->chain < b->chain ? -1 : 1;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	if (a->handle != b->handle)
+		return a->handle < b->handle ? -1 : 1;
+	return 0;
+}
+
+static int ask_cmp(const void *pa, const void *pb)
+{
+	const struct stats_ask *a = pa, *b = pb;
+
+	if (a->id.ifindex != b->id.ifindex)
+		return a->id.ifindex < b->id.ifindex ? -1 : 1;
+	return ask_place_cmp(&a->id, &b->id);
+}
+
+struct stats_dump_ctx {
+	const struct stats_ask *v; /* one device's asked filters, sorted */
+	size_t n;
+	struct nlc_tc_result *res;
+};
+
+static int stats_dump_rule(void *ctx, const struct tc_brief *b)
+{
+	struct stats_dump_ctx *c = ctx;
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int k = ask_place_cmp(&c->v[mid].id, &b->id);
+
+		if (k == 0) {
+			struct nlc_tc_result *r = &c->res[c->v[mid].i];
+
+			r->error = 0;
+			r->ext.msg[0] = '\0';
+			r->id = b->id;
+			r->state = b->state;
+			return 0;
+		}
+		if (k < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0; /* not asked for */
+}
+
+static void not_dumped(struct nlc_tc_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->error = -ENOENT;
+	snprintf(r->ext.msg, sizeof(r->ext.msg), "not in the device's filter dump");
+}
+
+/* A restarted dump of one hook: what its first try found is forgotten. */
+static void stats_dump_reset(void *ctx, enum tc_hook hook)
+{
+	struct stats_dump_ctx *c = ctx;
+
+	for (size_t j = 0; j < c->n; j++)
+		if (c->v[j].id.hook == hook)
+			not_dumped(&c->res[c->v[j].i]);
+}
+
+/* Gets for the asked filters v[0..n) (a shared block's, or a device whose dump failed). */
+static void stats_by_gets(struct nlc_sock *s, const struct stats_ask *v, size_t n,
+                          struct nlc_tc_result *res)
+{
+	struct tc_id *ids = calloc(n, sizeof(*ids));
+	struct nlc_tc_result *r = calloc(n, sizeof(*r));
+
+	if (!ids || !r) {
+		for (size_t j = 0; j < n; j++) {
+			memset(&res[v[j].i], 0, sizeof(res[0]));
+			res[v[j].i].error = -ENOMEM;
+		}
+		goto out;
+	}
+	for (size_t j = 0; j < n; j++)
+		ids[j] = v[j].id;
+	nlc_tc_get_batch(s, ids, n, r, NULL, NULL);
+	for (size_t j = 0; j < n; j++)
+		res[v[j].i] = r[j];
+out:
+	free(ids);
+	free(r);
+}
+
+int nlc_tc_stats_dump(struct nlc_sock *s, const struct tc_id *ids, size_t n,
+                      struct nlc_tc_result *res)
+{
+	struct stats_ask *v;
+	size_t i = 0;
+	int failed = 0;
+
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v) /* the gets need no index */
+		return nlc_tc_get_batch(s, ids, n, res, NULL, NULL);
+	for (size_t j = 0; j < n; j++) {
+		v[j].id = ids[j];
+		v[j].i = j;
+		not_dumped(&res[j]);
+	}
+	qsort(v, n, sizeof(*v), ask_cmp);
+	while (i < n) {
+		size_t end = i + 1;
+
+		while (end < n && v[end].id.ifindex == v[i].id.ifindex)
+			end++;
+		if (!v[i].id.ifindex) {
+			stats_by_gets(s, &v[i], end - i, res);
+		} else {
+			struct stats_dump_ctx c = {.v = &v[i], .n = end - i, .res = res};
+			struct nlc_tc_brief_dump_cb cb = {
+			    .rule = stats_dump_rule, .reset = stats_dump_reset, .ctx = &c};
+
+			if (nlc_tc_dump_brief(s, v[i].id.ifindex, &cb, NULL, NULL)) {
+				stats_dump_reset(&c, TC_HOOK_INGRESS);
+				stats_dump_reset(&c, TC_HOOK_EGRESS);
+				stats_by_gets(s, &v[i], end - i, res);
+			}
+		}
+		i = end;
+	}
+	for (size_t j = 0; j < n; j++)
+		failed += res[j].error != 0;
+	free(v);
+	return failed;
+}

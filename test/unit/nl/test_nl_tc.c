@@ -204,11 +204,17 @@ static void respond_dump(struct tc_fixture *f, const struct nlmsghdr *req)
 		assert_int_equal(fl->selector, TCA_DUMP_FLAGS_TERSE);
 		f->terse_requests++;
 	}
+	if (tcm->tcm_ifindex == 66) { /* a device whose dump the kernel refuses */
+		fk_ack(&f->k, req, -EOPNOTSUPP, "fake: no dump here", 0, true);
+		return;
+	}
 	tc_rule_init(&r, &id);
 	put_filter(buf, &off, req->nlmsg_seq, RTM_NEWTFILTER, &r, NLM_F_MULTI); /* header */
+	r.state.valid = true;
 	for (uint32_t h = 1; h <= (egress ? 1u : 2u); h++) {
 		r.id.handle = egress ? 10 + h : h;
 		r.id.chain = h;
+		r.state.packets = 1000 + r.id.handle; /* a get answers handle * 10 */
 		put_filter(buf, &off, req->nlmsg_seq, RTM_NEWTFILTER, &r, NLM_F_MULTI);
 	}
 	r.id.handle = 99;
@@ -625,6 +631,47 @@ static void test_dump_brief(void **state)
 	assert_int_equal(f->terse_requests, 2);
 }
 
+/* counters from terse dumps, one per device; a filter not dumped: -ENOENT; a device whose
+ * dump fails, and a shared block's filter: asked with gets */
+static void test_stats_dump(void **state)
+{
+	struct tc_fixture *f = *state;
+	const struct tc_id ids[] = {
+	    {.ifindex = 5, .hook = TC_HOOK_EGRESS, .chain = 1, .prio = 1, .handle = 11},
+	    {.ifindex = 5, .chain = 2, .prio = 1, .protocol = ETH_P_IP, .handle = 2},
+	    {.ifindex = 66, .chain = 0, .prio = 1, .protocol = ETH_P_IP, .handle = 7},
+	    {.ifindex = 5, .chain = 1, .prio = 1, .protocol = ETH_P_IP, .handle = 1},
+	    {.ifindex = 5, .chain = 1, .prio = 1, .protocol = ETH_P_IP, .handle = 3}, /* absent */
+	    {.ifindex = 5,
+	     .chain = 1,
+	     .prio = 2,
+	     .protocol = ETH_P_IP,
+	     .handle = 1}, /* other prio */
+	    {.block_index = 9, .prio = 1, .protocol = ETH_P_IP, .handle = 4},
+	};
+	struct nlc_tc_result res[7];
+
+	assert_int_equal(nlc_tc_stats_dump(f->s, ids, 7, res), 2);
+	/* device 5: one dump for both hooks; device 66: its refused dump, then one get; the
+	 * block: one get */
+	assert_int_equal(f->dump_requests, 3);
+	assert_int_equal(f->terse_requests, 3);
+	assert_int_equal(res[0].error, 0);
+	assert_int_equal(res[0].state.packets, 1011);
+	assert_int_equal(res[1].state.packets, 1002);
+	assert_int_equal(res[3].state.packets, 1001);
+	assert_true(res[3].state.valid);
+	assert_int_equal(res[2].error, 0);
+	assert_int_equal(res[2].state.packets, 70); /* the get's answer */
+	assert_int_equal(res[6].error, 0);
+	assert_int_equal(res[6].state.packets, 40);
+	assert_int_equal(res[4].error, -ENOENT);
+	assert_int_equal(res[5].error, -ENOENT);
+	assert_false(res[4].state.valid);
+	assert_int_equal(nlc_tc_stats_dump(f->s, ids, 0, res), 0);
+	assert_int_equal(f->dump_requests, 3);
+}
+
 static void test_clsact(void **state)
 {
 	struct tc_fixture *f = *state;
@@ -648,6 +695,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dump_brief, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stats_dump, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clsact, setup, teardown),
 	};
 
