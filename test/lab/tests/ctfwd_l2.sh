@@ -215,8 +215,14 @@ sleep 1
 daemon_stop
 left=$(lab_tc_cookie_filters "$R" 6e746f01 "$CLI" "$SRV" rt-alt)
 if ((left != 0)); then
-    for d in "$CLI" "$SRV" rt-alt; do lab_router tc filter show dev "$d" ingress | grep -E '^filter' >&2 || true; done
-    for d in "$CLI" "$SRV" rt-alt; do lab_router tc filter show dev "$d" ingress chain 1 | grep -E '^filter' >&2 || true; done
+    # seen once in CI (2026-11-27): two chain-1 rules of ours on one device after the stop,
+    # not reproduced in the next runs; which device, which rules, and what the log said
+    for d in "$CLI" "$SRV" rt-alt; do
+        echo "D: left on $d:" >&2
+        lab_router tc -j filter show dev "$d" ingress |
+            jq -c '.[] | select(.options.actions) | {chain, pref, handle: .options.handle, keys: .options.keys, act: [.options.actions[] | {kind: .kind, to: .to_dev, cookie}]}' >&2 || true
+    done
+    grep -n "sync\|stop\|removed\|refused" "$LOG" | tail -20 >&2 || true
 fi
 lab_assert_eq "$left" 0 "D: rules of ours after stop"
 echo "total $(($(date +%s) - T0)) s"
